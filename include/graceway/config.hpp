@@ -1,0 +1,52 @@
+#pragma once
+// Every timeout and limit of the server. main.cpp fills this from flags; library users fill it
+// in code. Defaults are the flags' defaults (docs/configuration.md).
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace graceway {
+
+enum class ResponseMode { sse, json };
+
+struct ServerConfig {
+  // Listener
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;  // 0 picks a free port (see Server::port())
+  std::string path = "/mcp";
+  std::vector<std::string> allowed_origins;  // empty: localhost origins when bound to loopback
+
+  // Session lifecycle
+  std::chrono::milliseconds drain_timeout{std::chrono::seconds(30)};
+  int draining_status = 503;                     // 503 (+ Retry-After) or 404
+  std::chrono::seconds retry_after{0};           // 0: computed from the deadline
+  std::chrono::milliseconds shutdown_timeout{std::chrono::seconds(25)};
+  std::chrono::milliseconds session_idle_timeout{std::chrono::minutes(10)};  // 0: never
+  std::size_t max_sessions = 10000;              // open sessions; draining ones do not count
+  std::size_t session_tombstones = 10000;        // closed ids remembered for logs
+
+  // Requests and streams
+  ResponseMode response_mode = ResponseMode::sse;
+  std::size_t max_body_bytes = 4U * 1024U * 1024U;
+  std::size_t max_queued_events = 1024;          // per stream; extra notifications are dropped
+  std::chrono::milliseconds keepalive_interval{std::chrono::seconds(15)};  // 0: off
+  std::chrono::milliseconds disconnect_check_interval{50};
+
+  // Threads and HTTP connections
+  std::size_t http_threads = 256;                // most connections served at once
+  std::size_t http_queue = 128;                  // connections waiting for a thread; then 503
+  std::size_t tool_threads = 16;
+  std::chrono::milliseconds http_keepalive_timeout{std::chrono::seconds(5)};
+  std::size_t http_keepalive_requests = 1000;
+  int listen_backlog = 1024;                     // Debian's httplib listens with 5
+  std::chrono::milliseconds http_read_timeout{std::chrono::seconds(5)};
+  std::chrono::milliseconds http_write_timeout{std::chrono::seconds(5)};
+};
+
+// Returns one message per invalid field, each naming its flag ("--max-sessions must be ...").
+[[nodiscard]] std::vector<std::string> validate(const ServerConfig& config);
+
+}  // namespace graceway

@@ -1,0 +1,48 @@
+#pragma once
+// Errors on the request path are values. Each errc maps to exactly one HTTP status and one
+// JSON-RPC code in src/transport/error_mapping.cpp; nothing else picks status codes.
+
+#include <string_view>
+#include <system_error>
+
+namespace graceway {
+
+enum class errc {
+  // JSON-RPC 2.0 standard errors
+  parse_error = 1,         // body is not JSON
+  invalid_request,         // not a valid JSON-RPC message (null id, missing method, ...)
+  method_not_found,        // unknown method (answered in-band)
+  invalid_params,          // bad params, unknown tool (answered in-band)
+  internal_error,          // a handler failed unexpectedly (answered in-band)
+  // MCP / Streamable HTTP transport errors
+  batch_not_supported,     // JSON array on a session that negotiated 2025-06-18 or later
+  batched_initialize,      // initialize inside a batch
+  already_initialized,     // initialize on a session that already has one
+  duplicate_request_id,    // a request id that is still in flight on this session
+  session_required,        // no Mcp-Session-Id on a request that needs one
+  session_not_found,       // unknown or closed session id
+  session_draining,        // session is draining: 503 + Retry-After
+  session_terminated,      // session is draining and --draining-status 404 is set
+  server_draining,         // process shutdown: no new sessions, 503 + Retry-After
+  too_many_sessions,       // --max-sessions reached: 503 + Retry-After
+  server_overloaded,       // every HTTP thread busy and the queue full: 503 + Retry-After
+  stream_conflict,         // a second standalone GET stream on one session
+  unsupported_protocol_version,
+  not_acceptable,          // Accept header allows none of our media types
+  unsupported_media_type,  // Content-Type is not application/json
+  payload_too_large,       // body over --max-body-bytes
+  forbidden_origin,        // Origin header present and not allowed
+  method_not_allowed,      // PUT, PATCH, ... on the MCP endpoint
+  not_found,               // a path we do not serve
+  // Ends of a request that never produced its own result
+  request_cancelled,       // notifications/cancelled (JSON mode needs a body)
+  drain_deadline,          // the session's grace window ended before the tool finished
+};
+
+const std::error_category& graceway_category() noexcept;
+std::error_code make_error_code(errc e) noexcept;
+
+}  // namespace graceway
+
+template <>
+struct std::is_error_code_enum<graceway::errc> : std::true_type {};

@@ -1,0 +1,62 @@
+#pragma once
+// What a tool author writes against: a definition, a handler, and the context the handler runs in.
+// Handlers run on the tool worker pool, never on an HTTP thread, so a slow or stubborn tool can
+// never hold up the HTTP side or the drain deadline.
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace graceway {
+
+struct ToolDefinition {
+  std::string name;
+  std::string title;                 // optional display name
+  std::string description;
+  nlohmann::json input_schema = {{"type", "object"}};
+  nlohmann::json output_schema;      // null: none
+  nlohmann::json annotations;        // null: none
+
+  [[nodiscard]] nlohmann::json to_json() const;  // the tools/list entry
+};
+
+// A tools/call result (CallToolResult).
+struct ToolResult {
+  nlohmann::json content = nlohmann::json::array();
+  bool is_error = false;
+  nlohmann::json structured_content;  // null: omitted
+
+  [[nodiscard]] static ToolResult text(std::string text);
+  [[nodiscard]] static ToolResult error(std::string message);  // is_error with one text content
+  [[nodiscard]] nlohmann::json to_json() const;
+};
+
+// The running call, as the handler sees it. Implemented by the server; tests may fake it.
+class ToolContext {
+public:
+  virtual ~ToolContext() = default;
+
+  [[nodiscard]] virtual const nlohmann::json& arguments() const = 0;
+  [[nodiscard]] virtual const std::string& session_id() const = 0;
+  // Requested by notifications/cancelled, the drain deadline, or the client leaving.
+  [[nodiscard]] virtual std::stop_token stop_token() const = 0;
+  // True when the request carried params._meta.progressToken.
+  [[nodiscard]] virtual bool has_progress_token() const = 0;
+  // Sends notifications/progress on the request's stream. Returns false when nothing was sent:
+  // no progress token, progress not increasing, JSON response mode, or the client is gone.
+  virtual bool report_progress(double progress, std::optional<double> total = std::nullopt,
+                               std::string_view message = {}) = 0;
+
+  [[nodiscard]] bool cancelled() const { return stop_token().stop_requested(); }
+  // Waits `d`, waking early on cancellation. Returns false when cancelled.
+  bool wait_for(std::chrono::milliseconds d) const;
+};
+
+using ToolHandler = std::function<ToolResult(ToolContext&)>;
+
+}  // namespace graceway

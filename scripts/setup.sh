@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Installs what graceway needs on Debian 12, and nothing it does not. Idempotent: packages that are
+# already installed are left alone, and apt is not touched when nothing is missing.
+#   scripts/setup.sh           build dependencies (Debian packages)
+#   scripts/setup.sh --tests   also GoogleTest, Node.js/npm when absent, and the pinned npm
+#                              packages of the test suite (tests/e2e/package-lock.json)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+with_tests=0
+for arg in "$@"; do
+  case "$arg" in
+    --tests) with_tests=1 ;;
+    *) echo "usage: scripts/setup.sh [--tests]" >&2; exit 2 ;;
+  esac
+done
+
+# Toolchain and the libraries graceway is built on (README "Dependencies").
+packages=(cmake g++ make pkg-config
+          libcpp-httplib-dev nlohmann-json3-dev libboost-dev libspdlog-dev libcli11-dev)
+if [ "$with_tests" = 1 ]; then
+  packages+=(libgtest-dev)
+  command -v node >/dev/null 2>&1 || packages+=(nodejs)
+  command -v npm >/dev/null 2>&1 || packages+=(npm)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    as_root=()
+  elif command -v sudo >/dev/null 2>&1; then
+    as_root=(sudo)
+  else
+    echo "setup: need root (or sudo) to install: ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${as_root[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" ||
+    { "${as_root[@]}" apt-get update -q && "${as_root[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"; }
+fi
+
+if [ "$with_tests" = 1 ]; then
+  lock=tests/e2e/package-lock.json
+  stamp=tests/e2e/node_modules/.package-lock.json
+  # npm writes node_modules/.package-lock.json on install; reinstall when the lock is newer.
+  if [ ! -f "$stamp" ] || [ "$lock" -nt "$stamp" ]; then
+    echo "setup: npm ci in tests/e2e"
+    (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+fi
+echo "setup: done"

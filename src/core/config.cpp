@@ -1,0 +1,33 @@
+#include "graceway/config.hpp"
+
+namespace graceway {
+
+std::vector<std::string> validate(const ServerConfig& c) {
+  std::vector<std::string> problems;
+  auto require = [&](bool ok, const char* message) {
+    if (!ok) problems.emplace_back(message);
+  };
+  require(!c.host.empty(), "--host must not be empty");
+  require(!c.path.empty() && c.path.front() == '/', "--path must start with '/'");
+  require(c.path.find_first_of("?#") == std::string::npos, "--path must not contain '?' or '#'");
+  require(c.drain_timeout.count() > 0, "--drain-timeout must be greater than 0");
+  require(c.draining_status == 503 || c.draining_status == 404, "--draining-status must be 503 or 404");
+  require(c.retry_after.count() >= 0, "--retry-after must not be negative");
+  require(c.shutdown_timeout.count() > 0, "--shutdown-timeout must be greater than 0");
+  require(c.session_idle_timeout.count() >= 0, "--session-idle-timeout must not be negative");
+  require(c.max_sessions > 0, "--max-sessions must be at least 1");
+  require(c.max_body_bytes > 0, "--max-body-bytes must be at least 1");
+  require(c.max_queued_events > 0, "--max-queued-events must be at least 1");
+  require(c.keepalive_interval.count() >= 0, "--keepalive-interval must not be negative");
+  require(c.disconnect_check_interval.count() > 0, "--disconnect-check-interval must be greater than 0");
+  require(c.http_threads >= 2, "--http-threads must be at least 2");
+  require(c.tool_threads >= 1, "--tool-threads must be at least 1");
+  require(c.http_keepalive_timeout.count() >= 1000, "--http-keepalive-timeout must be at least 1s");
+  require(c.http_keepalive_requests >= 1, "--http-keepalive-requests must be at least 1");
+  require(c.listen_backlog >= 1, "--listen-backlog must be at least 1");
+  require(c.http_read_timeout.count() > 0, "--http-read-timeout must be greater than 0");
+  require(c.http_write_timeout.count() > 0, "--http-write-timeout must be greater than 0");
+  return problems;
+}
+
+}  // namespace graceway

@@ -1,0 +1,53 @@
+#include "graceway/metrics.hpp"
+
+#include <sstream>
+
+#include "graceway/logging.hpp"
+#include "graceway/session_state.hpp"
+
+namespace graceway {
+
+void Metrics::count_session_end(EndReason why) noexcept {
+  const auto index = static_cast<std::size_t>(why);
+  if (index < sessions_ended.size()) ++sessions_ended[index];
+}
+
+std::string Metrics::render_prometheus() const {
+  std::ostringstream out;
+  auto emit = [&](const char* name, const char* type, const char* help, auto value) {
+    out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n'
+        << name << ' ' << value << '\n';
+  };
+  emit("graceway_sessions_created_total", "counter", "Sessions opened by initialize.",
+       sessions_created.load());
+  out << "# HELP graceway_sessions_ended_total Sessions that reached closed, by reason.\n"
+      << "# TYPE graceway_sessions_ended_total counter\n";
+  for (std::size_t i = 0; i < sessions_ended.size(); ++i) {
+    out << "graceway_sessions_ended_total{reason=\"" << to_string(static_cast<EndReason>(i))
+        << "\"} " << sessions_ended[i].load() << '\n';
+  }
+  emit("graceway_sessions_open", "gauge", "Sessions in state open.", sessions_open.load());
+  emit("graceway_sessions_draining", "gauge", "Sessions in state draining.", sessions_draining.load());
+  emit("graceway_requests_total", "counter", "JSON-RPC requests admitted.", requests.load());
+  emit("graceway_requests_in_flight", "gauge", "Admitted requests not finished yet.",
+       requests_in_flight.load());
+  emit("graceway_requests_refused_total", "counter", "Requests answered with an HTTP error.",
+       requests_refused.load());
+  emit("graceway_tool_calls_total", "counter", "tools/call requests run.", tool_calls.load());
+  emit("graceway_tool_calls_cancelled_total", "counter", "tools/call requests cancelled.",
+       tool_calls_cancelled.load());
+  emit("graceway_deadline_errors_total", "counter",
+       "Responses completed with an error because the drain window ended.", deadline_errors.load());
+  emit("graceway_streams_open", "gauge", "HTTP response streams being served.", streams_open.load());
+  emit("graceway_dropped_writes_total", "counter",
+       "Messages dropped because the client had gone or the stream queue was full.",
+       dropped_writes.load());
+  emit("graceway_late_results_total", "counter",
+       "Results that arrived after their request had been answered.", late_results.load());
+  emit("graceway_http_overload_rejections_total", "counter",
+       "Connections answered 503 because every HTTP thread was busy.", http_overload_rejections.load());
+  emit("graceway_log_errors_total", "counter", "Error-level log lines.", logging::error_lines());
+  return out.str();
+}
+
+}  // namespace graceway

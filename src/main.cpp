@@ -1,0 +1,156 @@
+// graceway: parse flags, build the config, wire the server, run it. Nothing else lives here.
+
+#include <cstdio>
+#include <iostream>
+#include <list>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "graceway/config.hpp"
+#include "graceway/demo_tools.hpp"
+#include "graceway/duration.hpp"
+#include "graceway/logging.hpp"
+#include "graceway/server.hpp"
+
+namespace {
+
+using graceway::format_duration;
+using graceway::parse_duration;
+
+// A duration flag: validated while parsing so the error names the flag, stored as milliseconds.
+struct DurationFlag {
+  std::string text;
+  std::chrono::milliseconds* target;
+};
+
+CLI::Validator duration_validator() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        return parse_duration(value) ? std::string{} : "invalid duration '" + value + "' (use forms like 250ms, 3s, 2m)";
+      },
+      "DURATION");
+}
+
+CLI::Validator size_validator() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        return graceway::parse_size(value) ? std::string{} : "invalid size '" + value + "' (use forms like 65536, 512KiB, 4MiB)";
+      },
+      "SIZE");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  graceway::ServerConfig config;
+  std::string tools = "demo";
+  std::string response_mode = "sse";
+  std::string log_level = "info";
+  std::string log_format = "text";
+  std::string max_body = std::to_string(config.max_body_bytes);
+  std::chrono::milliseconds retry_after_ms{0};
+  std::list<DurationFlag> durations;  // stable addresses: CLI11 keeps a reference to each text
+
+  CLI::App app{"graceway: an MCP Streamable HTTP server whose sessions drain instead of breaking", "graceway"};
+  app.set_version_flag("--version", std::string("graceway ") + graceway::ServerInfo{}.version);
+  app.get_formatter()->column_width(34);
+
+  auto duration = [&](const char* name, std::chrono::milliseconds& target, const char* help) {
+    durations.push_back({format_duration(target), &target});
+    app.add_option(name, durations.back().text, help)->check(duration_validator())->capture_default_str();
+  };
+
+  app.add_option("--host", config.host, "Address to listen on")->capture_default_str();
+  app.add_option("--port", config.port, "TCP port (0 picks a free one)")->capture_default_str();
+  app.add_option("--path", config.path, "The MCP endpoint path")->capture_default_str();
+  app.add_option("--allowed-origins", config.allowed_origins,
+                 "Origins allowed to call (comma-separated; '*' for any). Empty: localhost origins when bound to loopback")
+      ->delimiter(',');
+  app.add_option("--tools", tools, "Built-in tool set to serve")->check(CLI::IsMember({"demo", "none"}))->capture_default_str();
+
+  duration("--drain-timeout", config.drain_timeout, "Grace window for in-flight requests of an ended session");
+  app.add_option("--draining-status", config.draining_status,
+                 "Status for new requests on a draining session: 503 (with Retry-After) or 404")
+      ->check(CLI::IsMember({503, 404}))
+      ->capture_default_str();
+  duration("--retry-after", retry_after_ms, "Fixed Retry-After (rounded up to seconds); 0 computes it from the deadline");
+  duration("--shutdown-timeout", config.shutdown_timeout, "Cap on the whole drain after SIGTERM/SIGINT");
+  duration("--session-idle-timeout", config.session_idle_timeout, "Drain sessions idle this long (0: never)");
+  app.add_option("--max-sessions", config.max_sessions, "Most open sessions; more initialize get 503")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--session-tombstones", config.session_tombstones, "Closed session ids remembered for logs")
+      ->capture_default_str();
+
+  app.add_option("--response-mode", response_mode, "Answer POSTs as an SSE stream or one JSON body")
+      ->check(CLI::IsMember({"sse", "json"}))
+      ->capture_default_str();
+  app.add_option("--max-body-bytes", max_body, "Largest request body; larger gets 413")->check(size_validator())->capture_default_str();
+  app.add_option("--max-queued-events", config.max_queued_events,
+                 "Messages queued per stream before notifications are dropped")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  duration("--keepalive-interval", config.keepalive_interval, "SSE comment on idle streams after this long (0: off)");
+  duration("--disconnect-check-interval", config.disconnect_check_interval,
+           "How often an idle stream checks that its client is still there");
+
+  app.add_option("--http-threads", config.http_threads, "Most connections served at once")
+      ->check(CLI::Range(2, 100000))
+      ->capture_default_str();
+  app.add_option("--http-queue", config.http_queue, "Connections waiting for a thread before new ones get 503")
+      ->capture_default_str();
+  app.add_option("--tool-threads", config.tool_threads, "Threads that run tool handlers")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  duration("--http-keepalive-timeout", config.http_keepalive_timeout, "Idle time before a keep-alive connection closes");
+  app.add_option("--http-keepalive-requests", config.http_keepalive_requests, "Requests per keep-alive connection")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  duration("--http-read-timeout", config.http_read_timeout, "Time allowed to receive a request");
+  duration("--http-write-timeout", config.http_write_timeout, "Time allowed for one write to a client");
+  app.add_option("--listen-backlog", config.listen_backlog, "Pending connections the kernel may hold")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
+      ->capture_default_str();
+  app.add_option("--log-format", log_format, "text or json (one JSON object per line)")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "graceway: " << e.what() << '\n';
+    return 2;
+  }
+
+  for (const auto& flag : durations) *flag.target = *parse_duration(flag.text);
+  config.retry_after = std::chrono::ceil<std::chrono::seconds>(retry_after_ms);
+  config.max_body_bytes = static_cast<std::size_t>(*graceway::parse_size(max_body));
+  config.response_mode = response_mode == "json" ? graceway::ResponseMode::json : graceway::ResponseMode::sse;
+  if (const auto problems = graceway::validate(config); !problems.empty()) {
+    std::cerr << "graceway: " << problems.front() << '\n';
+    return 2;
+  }
+
+  graceway::logging::Options log_options;
+  graceway::logging::parse_level(log_level, log_options.level);
+  log_options.format = log_format == "json" ? graceway::logging::Format::json : graceway::logging::Format::text;
+  graceway::logging::configure(log_options);
+
+  graceway::ToolRegistry registry;
+  if (tools == "demo") graceway::add_demo_tools(registry);
+
+  graceway::Server server(std::move(config), std::move(registry));
+  const int code = server.run();
+  spdlog::shutdown();
+  return code;
+}

@@ -1,0 +1,24 @@
+#include "graceway/tool_registry.hpp"
+
+namespace graceway {
+
+bool ToolRegistry::add(ToolDefinition definition, ToolHandler handler) {
+  if (definition.name.empty() || !handler || find(definition.name) != nullptr) return false;
+  entries_.push_back({std::move(definition), std::move(handler)});
+  return true;
+}
+
+const ToolRegistry::Entry* ToolRegistry::find(std::string_view name) const {
+  for (const auto& entry : entries_) {
+    if (entry.definition.name == name) return &entry;
+  }
+  return nullptr;
+}
+
+nlohmann::json ToolRegistry::list() const {
+  auto tools = nlohmann::json::array();
+  for (const auto& entry : entries_) tools.push_back(entry.definition.to_json());
+  return tools;
+}
+
+}  // namespace graceway

@@ -1,0 +1,212 @@
+#include "graceway/server.hpp"
+
+#include <algorithm>
+#include <condition_variable>
+#include <csignal>
+#include <cstdlib>
+#include <mutex>
+
+#include <spdlog/spdlog.h>
+
+#include "graceway/duration.hpp"
+#include "graceway/logging.hpp"
+#include "mcp/protocol.hpp"
+#include "runtime/runtime.hpp"
+#include "runtime/tool_pool.hpp"
+#include "session/session_registry.hpp"
+#include "transport/http_transport.hpp"
+
+namespace graceway {
+namespace {
+
+std::shared_ptr<spdlog::logger> log() {
+  static const auto logger = logging::get("graceway.server");
+  return logger;
+}
+
+// How often the reaper looks for idle sessions: a quarter of the timeout, within [10ms, 1s].
+std::chrono::milliseconds sweep_interval(std::chrono::milliseconds idle_timeout) {
+  return std::clamp(idle_timeout / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
+}
+
+}  // namespace
+
+// Members are declared in dependency order, so they are destroyed in the safe order:
+// HTTP threads first, then tool workers, then the runtime thread, then sessions.
+struct Server::Impl {
+  Impl(ServerConfig cfg, ToolRegistry tool_set, Options options)
+      : config(std::move(cfg)), info(std::move(options.info)), tools(std::move(tool_set)),
+        clock(options.clock != nullptr ? *options.clock : SteadyClock::instance()),
+        ids(options.session_ids ? std::move(options.session_ids) : std::make_shared<RandomSessionIds>()),
+        registry(SessionEnvironment{.clock = &clock,
+                                    .metrics = &metrics,
+                                    .schedule = [this](Clock::time_point when,
+                                                       std::function<void()> fn) { runtime.schedule_at(when, std::move(fn)); },
+                                    .forget = {},
+                                    .retry_after_override = config.retry_after},
+                 *ids, config.max_sessions, config.session_tombstones),
+        pool(config.tool_threads), dispatcher(tools, pool, metrics),
+        transport(config, info, clock, registry, dispatcher, metrics) {}
+
+  ~Impl() {
+    if (!finished) {
+      // Not drained through wait(): end everything now. Closing each session at its deadline
+      // cancels every tool, so the joins below do not wait for long-running work.
+      for (const auto& session : registry.close_admissions()) {
+        session->begin_drain(EndReason::shutdown, std::chrono::milliseconds(0));
+        session->on_deadline();
+      }
+    }
+    transport.stop();
+    pool.stop();
+    runtime.stop();
+  }
+
+  const ServerConfig config;
+  const ServerInfo info;
+  const ToolRegistry tools;
+  const Clock& clock;
+  std::shared_ptr<SessionIdGenerator> ids;
+  Metrics metrics;
+  SessionRegistry registry;
+  Runtime runtime;
+  ToolPool pool;
+  mcp::Dispatcher dispatcher;
+  HttpTransport transport;
+
+  std::mutex mu;                        // guards the fields below
+  std::condition_variable shutdown_cv;  // wait() sleeps here until shutdown()
+  bool started = false;
+  bool shutdown_requested = false;
+  bool finished = false;
+  bool signalled = false;               // runtime thread only, after watch_signals()
+};
+
+Server::Server(ServerConfig config, ToolRegistry tools, Options options)
+    : impl_(std::make_unique<Impl>(std::move(config), std::move(tools), std::move(options))) {}
+
+Server::Server(ServerConfig config, ToolRegistry tools) : Server(std::move(config), std::move(tools), Options{}) {}
+
+Server::~Server() = default;
+
+std::error_code Server::start() {
+  auto& s = *impl_;
+  {
+    std::lock_guard lock(s.mu);
+    if (s.started) return {};
+    s.started = true;
+  }
+  if (auto problems = validate(s.config); !problems.empty()) {
+    for (const auto& p : problems) log()->error("invalid configuration: {}", p);
+    return std::make_error_code(std::errc::invalid_argument);
+  }
+  if (auto ec = s.transport.bind()) return ec;
+  s.runtime.start();
+  if (s.config.session_idle_timeout.count() > 0) {
+    s.runtime.every(sweep_interval(s.config.session_idle_timeout), [&s] {
+      for (const auto& session : s.registry.snapshot()) session->expire_if_idle(s.config.session_idle_timeout);
+    });
+  }
+  s.transport.start();
+  return {};
+}
+
+std::uint16_t Server::port() const { return impl_->transport.port(); }
+
+bool Server::ready() const { return !impl_->transport.shutting_down(); }
+
+const Metrics& Server::metrics() const { return impl_->metrics; }
+
+std::optional<SessionState> Server::session_state(std::string_view id) const {
+  const auto found = impl_->registry.find(id);
+  switch (found.lookup) {
+    case SessionRegistry::Lookup::live: return found.session->state();
+    case SessionRegistry::Lookup::closed: return SessionState::closed;
+    case SessionRegistry::Lookup::unknown: return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+bool Server::notify(std::string_view session_id, const nlohmann::json& message) {
+  const auto found = impl_->registry.find(session_id);
+  return found.session && found.session->notify(message);
+}
+
+std::size_t Server::broadcast(const nlohmann::json& message) {
+  std::size_t delivered = 0;
+  for (const auto& session : impl_->registry.snapshot()) delivered += session->notify(message) ? 1 : 0;
+  return delivered;
+}
+
+void Server::shutdown() {
+  auto& s = *impl_;
+  {
+    std::lock_guard lock(s.mu);
+    if (s.shutdown_requested) return;
+    s.shutdown_requested = true;
+  }
+  const auto deadline = s.clock.now() + s.config.shutdown_timeout;
+  s.transport.begin_shutdown(deadline);
+  const auto sessions = s.registry.close_admissions();
+  const auto window = std::min(s.config.drain_timeout, s.config.shutdown_timeout);
+  log()->info("shutdown: readiness off, new sessions refused, {} session(s) to drain within {}", sessions.size(),
+              format_duration(window));
+  for (const auto& session : sessions) session->begin_drain(EndReason::shutdown, window);
+  s.shutdown_cv.notify_all();
+}
+
+int Server::wait() {
+  auto& s = *impl_;
+  {
+    std::unique_lock lock(s.mu);
+    s.shutdown_cv.wait(lock, [&] { return s.shutdown_requested; });
+    if (s.finished) return 0;
+  }
+  using std::chrono::steady_clock;
+  // Each session's window ends by the shutdown deadline and its own timer closes it then; the
+  // extra second only covers the timer thread's latency.
+  const auto give_up = steady_clock::now() + s.config.shutdown_timeout + std::chrono::seconds(1);
+  if (!s.registry.wait_empty(give_up)) {
+    log()->warn("shutdown: {} session(s) still live after the deadline", s.registry.live());
+  }
+  // Final responses are being written now; give slow clients the write timeout to take them.
+  if (!s.transport.wait_streams_closed(steady_clock::now() + s.config.http_write_timeout)) {
+    log()->warn("shutdown: closing response streams that did not finish in time");
+  }
+  s.transport.stop();
+  if (!s.pool.wait_idle(steady_clock::now() + std::chrono::seconds(1))) {
+    log()->warn("shutdown: tool handlers are still running after cancellation; waiting for them "
+                "(a second signal exits at once)");
+  }
+  s.pool.stop();
+  s.runtime.stop();
+  {
+    std::lock_guard lock(s.mu);
+    s.finished = true;
+  }
+  log()->info("shutdown complete: {} session(s) served, {} dropped write(s)", s.metrics.sessions_created.load(),
+              s.metrics.dropped_writes.load());
+  return 0;
+}
+
+int Server::run() {
+  auto& s = *impl_;
+  if (auto ec = start()) {
+    log()->error("cannot listen on {}:{}: {}", s.config.host, s.config.port, ec.message());
+    return 1;
+  }
+  s.runtime.watch_signals([this, &s](int signo) {
+    if (!s.signalled) {
+      s.signalled = true;
+      log()->info("received {}: draining (send it again to exit at once)", signo == SIGINT ? "SIGINT" : "SIGTERM");
+      shutdown();
+      return;
+    }
+    log()->warn("second signal: exiting now without draining");
+    spdlog::shutdown();
+    std::_Exit(128 + signo);
+  });
+  return wait();
+}
+
+}  // namespace graceway

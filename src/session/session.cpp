@@ -1,0 +1,259 @@
+#include "session/session.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "graceway/duration.hpp"
+#include "graceway/logging.hpp"
+#include "transport/error_mapping.hpp"
+#include "transport/reply_stream.hpp"
+
+namespace graceway {
+namespace {
+
+std::shared_ptr<spdlog::logger> log() {
+  static const auto logger = logging::get("graceway.session");
+  return logger;
+}
+
+}  // namespace
+
+InFlightGuard& InFlightGuard::operator=(InFlightGuard&& other) noexcept {
+  if (this != &other) {
+    release();
+    session_ = std::move(other.session_);
+    key_ = std::move(other.key_);
+  }
+  return *this;
+}
+
+void InFlightGuard::release() noexcept {
+  if (auto session = std::move(session_)) session->end_request(key_);
+}
+
+Session::Session(std::string id, std::string protocol_version, const SessionEnvironment& env)
+    : id_(std::move(id)), protocol_version_(std::move(protocol_version)), env_(env),
+      last_activity_(env.clock->now()) {
+  ++env_.metrics->sessions_open;
+}
+
+Session::~Session() = default;
+
+SessionState Session::state() const {
+  std::lock_guard lock(mu_);
+  return state_;
+}
+
+std::size_t Session::in_flight() const {
+  std::lock_guard lock(mu_);
+  return in_flight_.size();
+}
+
+Clock::time_point Session::deadline() const {
+  std::lock_guard lock(mu_);
+  return deadline_;
+}
+
+void Session::touch() {
+  std::lock_guard lock(mu_);
+  last_activity_ = env_.clock->now();
+}
+
+Session::Begin Session::begin_request(InFlightRequest request) {
+  auto key = jsonrpc::key_of(request.id);
+  {
+    std::lock_guard lock(mu_);
+    if (state_ != SessionState::open) return {BeginResult::not_open, {}};
+    if (!in_flight_.try_emplace(key, std::move(request)).second) return {BeginResult::duplicate_id, {}};
+    last_activity_ = env_.clock->now();
+  }
+  ++env_.metrics->requests;
+  ++env_.metrics->requests_in_flight;
+  return {BeginResult::admitted, InFlightGuard(shared_from_this(), std::move(key))};
+}
+
+void Session::end_request(const std::string& key) noexcept {
+  std::unique_lock lock(mu_);
+  if (in_flight_.erase(key) == 0) return;  // already settled by the deadline
+  --env_.metrics->requests_in_flight;
+  last_activity_ = env_.clock->now();
+  if (state_ == SessionState::draining && in_flight_.empty()) {
+    transition(lock, SessionState::closed, EndReason::drained);
+  }
+}
+
+bool Session::cancel_request(const std::string& key) {
+  std::stop_source stop;
+  std::shared_ptr<ReplyStream> reply;
+  std::optional<jsonrpc::RequestId> id;
+  {
+    std::lock_guard lock(mu_);
+    const auto it = in_flight_.find(key);
+    if (it == in_flight_.end()) return false;
+    stop = it->second.stop;
+    reply = it->second.reply;
+    id = it->second.id;
+  }
+  stop.request_stop();
+  ++env_.metrics->tool_calls_cancelled;
+  if (reply) reply->abandon(key, error_response(errc::request_cancelled, id));
+  log()->debug("session {}: request {} cancelled by the client", id_, key);
+  return true;
+}
+
+void Session::stop_requests(const std::vector<std::string>& keys) {
+  std::vector<std::stop_source> stops;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& key : keys) {
+      if (const auto it = in_flight_.find(key); it != in_flight_.end()) stops.push_back(it->second.stop);
+    }
+  }
+  for (auto& stop : stops) stop.request_stop();
+  if (!stops.empty()) {
+    env_.metrics->tool_calls_cancelled += stops.size();
+    log()->debug("session {}: client left, {} request(s) cancelled", id_, stops.size());
+  }
+}
+
+void Session::begin_drain(EndReason why, std::chrono::milliseconds window) {
+  std::unique_lock lock(mu_);
+  drain_locked(lock, why, window);
+}
+
+void Session::drain_locked(std::unique_lock<std::mutex>& lock, EndReason why, std::chrono::milliseconds window) {
+  const auto now = env_.clock->now();
+  switch (state_) {
+    case SessionState::open:
+      if (in_flight_.empty()) {
+        transition(lock, SessionState::closed, why);
+      } else {
+        deadline_ = now + window;
+        window_ = window;
+        transition(lock, SessionState::draining, why);
+      }
+      return;
+    case SessionState::draining:
+      // A repeated DELETE keeps the deadline; shutdown may only bring it closer.
+      if (why == EndReason::shutdown && now + window < deadline_) {
+        deadline_ = now + window;
+        const auto when = deadline_;
+        lock.unlock();
+        log()->info("session {}: drain deadline moved to {} from now (shutdown)", id_,
+                    format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(window)));
+        schedule_deadline(when);
+      }
+      return;
+    case SessionState::closed:
+      return;
+  }
+}
+
+void Session::on_deadline() {
+  std::unique_lock lock(mu_);
+  if (state_ != SessionState::draining || env_.clock->now() < deadline_) return;
+  transition(lock, SessionState::closed, EndReason::deadline);
+}
+
+bool Session::expire_if_idle(Clock::duration idle_timeout) {
+  std::unique_lock lock(mu_);
+  if (state_ != SessionState::open || !in_flight_.empty() || get_stream_ ||
+      env_.clock->now() - last_activity_ < idle_timeout) {
+    return false;
+  }
+  return transition(lock, SessionState::closed, EndReason::idle);
+}
+
+std::chrono::seconds Session::retry_after() const {
+  if (env_.retry_after_override.count() > 0) return env_.retry_after_override;
+  std::lock_guard lock(mu_);
+  if (state_ != SessionState::draining) return std::chrono::seconds(1);
+  const auto left = deadline_ - env_.clock->now();
+  const auto secs = std::chrono::ceil<std::chrono::seconds>(left);
+  return std::max(secs, std::chrono::seconds(1));
+}
+
+void Session::schedule_deadline(Clock::time_point when) {
+  if (!env_.schedule) return;
+  env_.schedule(when, [weak = weak_from_this()] {
+    if (auto self = weak.lock()) self->on_deadline();
+  });
+}
+
+bool Session::transition(std::unique_lock<std::mutex>& lock, SessionState next, EndReason why) {
+  const SessionState from = state_;
+  if (!is_legal_transition(from, next, why)) {
+    lock.unlock();
+    log()->debug("session {}: refused illegal transition {} -> {} ({})", id_, to_string(from), to_string(next),
+                 to_string(why));
+    return false;
+  }
+  state_ = next;
+  const std::size_t in_flight = in_flight_.size();
+  const auto window = window_;
+  const auto deadline = deadline_;
+  std::vector<std::pair<std::string, InFlightRequest>> unfinished;
+  std::shared_ptr<ReplyStream> stream;
+  if (next == SessionState::closed) {
+    unfinished.reserve(in_flight_.size());
+    for (auto& entry : in_flight_) unfinished.emplace_back(entry.first, std::move(entry.second));
+    in_flight_.clear();
+    stream = std::move(get_stream_);
+  }
+  lock.unlock();
+
+  // Gauges and the log line, outside the lock.
+  auto& m = *env_.metrics;
+  if (from == SessionState::open) --m.sessions_open;
+  if (from == SessionState::draining) --m.sessions_draining;
+  if (next == SessionState::draining) {
+    ++m.sessions_draining;
+    log()->info("session {}: {} -> {} ({}), {} in flight, window {}", id_, to_string(from), to_string(next),
+                to_string(why), in_flight, format_duration(window));
+    schedule_deadline(deadline);
+    return true;
+  }
+
+  // next == closed
+  m.count_session_end(why);
+  m.requests_in_flight -= static_cast<std::int64_t>(unfinished.size());
+  if (unfinished.empty()) {
+    log()->info("session {}: {} -> {} ({})", id_, to_string(from), to_string(next), to_string(why));
+  } else {
+    log()->info("session {}: {} -> {} ({}), {} request(s) still running are cancelled", id_, to_string(from),
+                to_string(next), to_string(why), unfinished.size());
+  }
+  for (auto& [key, request] : unfinished) {
+    request.stop.request_stop();
+    ++m.deadline_errors;
+    if (request.reply) request.reply->complete(key, error_response(errc::drain_deadline, request.id));
+  }
+  if (stream) stream->close();
+  if (env_.forget) env_.forget(id_);
+  return true;
+}
+
+Session::AttachResult Session::attach_stream(std::shared_ptr<ReplyStream> stream) {
+  std::lock_guard lock(mu_);
+  if (state_ != SessionState::open) return AttachResult::not_open;
+  if (get_stream_ && !get_stream_->gone()) return AttachResult::conflict;
+  get_stream_ = std::move(stream);
+  last_activity_ = env_.clock->now();
+  return AttachResult::attached;
+}
+
+void Session::detach_stream(const ReplyStream* stream) {
+  std::lock_guard lock(mu_);
+  if (get_stream_.get() == stream) get_stream_.reset();
+  last_activity_ = env_.clock->now();
+}
+
+bool Session::notify(const nlohmann::json& message) {
+  std::shared_ptr<ReplyStream> stream;
+  {
+    std::lock_guard lock(mu_);
+    stream = get_stream_;
+  }
+  return stream && stream->push(message);
+}
+
+}  // namespace graceway

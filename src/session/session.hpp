@@ -1,0 +1,137 @@
+#pragma once
+// One MCP session and its lifecycle: open -> draining -> closed (design.md section 2).
+// Thread-safe: HTTP threads admit and cancel requests, tool workers finish them, the runtime
+// thread fires deadlines and idle expiry. State changes only in Session::transition().
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <stop_token>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "graceway/clock.hpp"
+#include "graceway/jsonrpc.hpp"
+#include "graceway/metrics.hpp"
+#include "graceway/session_state.hpp"
+
+namespace graceway {
+
+class ReplyStream;
+
+// What a session needs from the rest of the server. Owned by the SessionRegistry; outlives
+// every session (the server joins all threads before destroying it).
+struct SessionEnvironment {
+  const Clock* clock = nullptr;
+  Metrics* metrics = nullptr;
+  // Runs `fn` on the runtime thread at or after `when`.
+  std::function<void(Clock::time_point when, std::function<void()> fn)> schedule;
+  // Called once when the session reaches closed, after its own lock is released.
+  std::function<void(const std::string& id)> forget;
+  std::chrono::seconds retry_after_override{0};
+};
+
+// An admitted request: how to stop it and where its response goes.
+struct InFlightRequest {
+  jsonrpc::RequestId id;
+  std::stop_source stop;
+  std::shared_ptr<ReplyStream> reply;
+};
+
+class Session;
+
+// Holds one request in flight; releasing it (or destroying it) ends the request, which may
+// close a draining session.
+class InFlightGuard {
+public:
+  InFlightGuard() = default;
+  InFlightGuard(std::shared_ptr<Session> session, std::string key)
+      : session_(std::move(session)), key_(std::move(key)) {}
+  InFlightGuard(InFlightGuard&& other) noexcept = default;
+  InFlightGuard& operator=(InFlightGuard&& other) noexcept;
+  InFlightGuard(const InFlightGuard&) = delete;
+  InFlightGuard& operator=(const InFlightGuard&) = delete;
+  ~InFlightGuard() { release(); }
+
+  void release() noexcept;
+  [[nodiscard]] explicit operator bool() const { return session_ != nullptr; }
+
+private:
+  std::shared_ptr<Session> session_;
+  std::string key_;
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+public:
+  Session(std::string id, std::string protocol_version, const SessionEnvironment& env);
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+  ~Session();
+
+  [[nodiscard]] const std::string& id() const { return id_; }
+  [[nodiscard]] const std::string& protocol_version() const { return protocol_version_; }
+  [[nodiscard]] SessionState state() const;
+  [[nodiscard]] std::size_t in_flight() const;
+  [[nodiscard]] Clock::time_point deadline() const;
+
+  // --- requests ------------------------------------------------------------------------
+  enum class BeginResult { admitted, not_open, duplicate_id };
+  struct Begin {
+    BeginResult result;
+    InFlightGuard guard;  // set when admitted
+  };
+  // Admits a request if the session is open, in the same critical section that checks it.
+  Begin begin_request(InFlightRequest request);
+  // notifications/cancelled: stops the request and drops its response. False if unknown.
+  bool cancel_request(const std::string& key);
+  // The client of these requests went away: stop them (their results will be dropped).
+  void stop_requests(const std::vector<std::string>& keys);
+
+  // --- lifecycle -----------------------------------------------------------------------
+  // DELETE, idle expiry, process shutdown. Closed at once when nothing is in flight, else
+  // draining for `window`. On a draining session only shutdown may move the deadline earlier.
+  void begin_drain(EndReason why, std::chrono::milliseconds window);
+  // The runtime timer: closes a draining session whose deadline has passed.
+  void on_deadline();
+  // The idle reaper: closes an open session with nothing in flight, no GET stream and no
+  // activity for `idle_timeout`. Returns true when it closed the session.
+  bool expire_if_idle(Clock::duration idle_timeout);
+  // Seconds to put in Retry-After: left in the window, rounded up, at least 1.
+  [[nodiscard]] std::chrono::seconds retry_after() const;
+  void touch();
+
+  // --- the standalone GET stream -------------------------------------------------------
+  enum class AttachResult { attached, conflict, not_open };
+  AttachResult attach_stream(std::shared_ptr<ReplyStream> stream);
+  void detach_stream(const ReplyStream* stream);
+  // A server-initiated message on the GET stream. False when no stream takes it.
+  bool notify(const nlohmann::json& message);
+
+private:
+  friend class InFlightGuard;
+  void end_request(const std::string& key) noexcept;
+  // Starts a drain with mu_ held; consumes the lock.
+  void drain_locked(std::unique_lock<std::mutex>& lock, EndReason why, std::chrono::milliseconds window);
+  // The only writer of state_. Checks the edge, applies it, releases mu_, then logs
+  // "old -> new (why)" and carries out what the new state implies. Returns false for an
+  // illegal edge (nothing changes).
+  bool transition(std::unique_lock<std::mutex>& lock, SessionState next, EndReason why);
+  void schedule_deadline(Clock::time_point when);
+
+  const std::string id_;
+  const std::string protocol_version_;
+  const SessionEnvironment& env_;
+
+  mutable std::mutex mu_;                                       // guards the fields below
+  SessionState state_ = SessionState::open;                     // written by transition() only
+  std::unordered_map<std::string, InFlightRequest> in_flight_;  // keyed by jsonrpc::key_of(id)
+  Clock::time_point deadline_{};                                // meaningful while draining
+  std::chrono::milliseconds window_{0};                         // the drain's grace window
+  Clock::time_point last_activity_{};
+  std::shared_ptr<ReplyStream> get_stream_;
+};
+
+}  // namespace graceway

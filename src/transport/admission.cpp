@@ -1,0 +1,50 @@
+#include "transport/admission.hpp"
+
+namespace graceway::admission {
+
+Decision decide(const Input& in) noexcept {
+  auto refuse = [](errc e) { return Decision{Action::refuse, e}; };
+  const errc draining_refusal = in.draining_answers_404 ? errc::session_terminated : errc::session_draining;
+
+  // POST initialize without a session id: the only way in, and the client's recovery path.
+  if (in.verb == Verb::post && in.body == Body::initialize && in.session == Lookup::no_id) {
+    if (in.server_draining) return refuse(errc::server_draining);
+    if (in.at_capacity) return refuse(errc::too_many_sessions);
+    return {Action::create_session, {}};
+  }
+
+  switch (in.session) {
+    case Lookup::no_id:
+      return refuse(errc::session_required);  // spec: SHOULD 400 without Mcp-Session-Id
+    case Lookup::unknown:
+    case Lookup::closed:
+      return refuse(errc::session_not_found);  // spec: MUST 404 after termination
+    case Lookup::open:
+    case Lookup::draining:
+      break;
+  }
+  const bool draining = in.session == Lookup::draining;
+
+  switch (in.verb) {
+    case Verb::post:
+      switch (in.body) {
+        case Body::initialize:
+          return draining ? refuse(draining_refusal) : refuse(errc::already_initialized);
+        case Body::request:
+          return draining ? refuse(draining_refusal) : Decision{Action::handle, {}};
+        case Body::notification_or_response:
+          // Cancellations and replies help in-flight work finish, so a drain still takes them.
+          return {Action::accept, {}};
+        case Body::none:
+          return refuse(errc::invalid_request);
+      }
+      break;
+    case Verb::get:
+      return draining ? refuse(draining_refusal) : Decision{Action::open_stream, {}};
+    case Verb::del:
+      return {Action::end_session, {}};  // idempotent while draining; the deadline stays
+  }
+  return refuse(errc::invalid_request);
+}
+
+}  // namespace graceway::admission

@@ -1,0 +1,112 @@
+#include "transport/elastic_task_queue.hpp"
+
+#include <algorithm>
+
+namespace graceway {
+namespace {
+thread_local bool t_overflow_lane = false;
+}
+
+ElasticTaskQueue::ElasticTaskQueue(std::size_t max_threads, std::size_t max_queued, Metrics& metrics,
+                                   std::chrono::milliseconds idle_retire)
+    : max_threads_(max_threads), max_queued_(max_queued), idle_retire_(idle_retire), metrics_(metrics) {}
+
+ElasticTaskQueue::~ElasticTaskQueue() { shutdown(); }
+
+bool ElasticTaskQueue::in_overflow_lane() noexcept { return t_overflow_lane; }
+
+void ElasticTaskQueue::reap_exited_locked() {
+  for (const auto id : exited_) {
+    const auto it = std::find_if(threads_.begin(), threads_.end(), [id](const std::thread& t) { return t.get_id() == id; });
+    if (it != threads_.end()) {
+      it->join();  // it has left work(); join returns as soon as the thread function returns
+      threads_.erase(it);
+    }
+  }
+  exited_.clear();
+}
+
+void ElasticTaskQueue::enqueue(std::function<void()> fn) {
+  std::unique_lock lock(mu_);
+  if (shutdown_) return;
+  reap_exited_locked();
+  if (idle_ > jobs_.size()) {
+    jobs_.push_back(std::move(fn));
+    lock.unlock();
+    cv_.notify_one();
+    return;
+  }
+  if (threads_.size() < max_threads_) {
+    jobs_.push_back(std::move(fn));
+    threads_.emplace_back([this] { work(); });
+    return;
+  }
+  if (jobs_.size() < max_queued_) {
+    jobs_.push_back(std::move(fn));
+    return;
+  }
+  ++metrics_.http_overload_rejections;
+  overflow_jobs_.push_back(std::move(fn));
+  if (!overflow_thread_.joinable()) overflow_thread_ = std::thread([this] { overflow_work(); });
+  lock.unlock();
+  overflow_cv_.notify_one();
+}
+
+void ElasticTaskQueue::work() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    ++idle_;
+    const bool woke = cv_.wait_for(lock, idle_retire_, [this] { return shutdown_ || !jobs_.empty(); });
+    --idle_;
+    if (jobs_.empty()) {
+      if (shutdown_) return;
+      if (!woke) {
+        // Idle too long: retire. enqueue() or shutdown() joins us.
+        exited_.push_back(std::this_thread::get_id());
+        return;
+      }
+      continue;
+    }
+    auto job = std::move(jobs_.front());
+    jobs_.pop_front();
+    lock.unlock();
+    job();
+    job = nullptr;
+    lock.lock();
+  }
+}
+
+void ElasticTaskQueue::overflow_work() {
+  t_overflow_lane = true;
+  std::unique_lock lock(mu_);
+  for (;;) {
+    overflow_cv_.wait(lock, [this] { return shutdown_ || !overflow_jobs_.empty(); });
+    if (overflow_jobs_.empty()) return;  // shutdown
+    auto job = std::move(overflow_jobs_.front());
+    overflow_jobs_.pop_front();
+    lock.unlock();
+    job();
+    job = nullptr;
+    lock.lock();
+  }
+}
+
+void ElasticTaskQueue::shutdown() {
+  std::list<std::thread> threads;
+  std::thread overflow;
+  {
+    std::lock_guard lock(mu_);
+    if (shutdown_ && threads_.empty() && !overflow_thread_.joinable()) return;
+    shutdown_ = true;
+    threads.swap(threads_);
+    overflow = std::move(overflow_thread_);
+    exited_.clear();
+  }
+  cv_.notify_all();
+  overflow_cv_.notify_all();
+  // Queued connections are still served (httplib expects that); then every thread returns.
+  for (auto& t : threads) t.join();
+  if (overflow.joinable()) overflow.join();
+}
+
+}  // namespace graceway

@@ -1,0 +1,34 @@
+#pragma once
+// The one table from graceway::errc to the wire: HTTP status, JSON-RPC code and message.
+// Every error that crosses the HTTP boundary is built here.
+
+#include <optional>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "graceway/errc.hpp"
+#include "graceway/jsonrpc.hpp"
+
+namespace graceway {
+
+struct ErrorMapping {
+  int http_status;       // when the error is the whole answer to an HTTP request
+  int jsonrpc_code;
+  std::string_view message;
+};
+
+// JSON-RPC codes used beyond the standard five. -32000..-32019 are implementation-defined in
+// the legacy eras; the SDKs use -32000 (generic) and -32001 (session not found) the same way.
+inline constexpr int kServerError = -32000;
+inline constexpr int kSessionNotFound = -32001;
+
+[[nodiscard]] const ErrorMapping& mapping_of(errc e) noexcept;
+
+// {"jsonrpc":"2.0","id":...,"error":{"code","message"[,"data"]}}; `detail` is appended to the
+// table's message after ": ".
+[[nodiscard]] nlohmann::json error_response(errc e, const std::optional<jsonrpc::RequestId>& id,
+                                            std::string_view detail = {},
+                                            const nlohmann::json& data = nullptr);
+
+}  // namespace graceway

@@ -1,0 +1,111 @@
+#include "transport/http_headers.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace graceway::http {
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+// Splits "a, b;q=0.5" on commas, calling f(media_range, q_is_zero) for each element.
+template <typename F>
+void for_each_media_range(std::string_view header, F f) {
+  while (!header.empty()) {
+    const auto comma = header.find(',');
+    std::string_view element = header.substr(0, comma);
+    header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
+    const auto semi = element.find(';');
+    const std::string_view range = trim(element.substr(0, semi));
+    bool q_zero = false;
+    if (semi != std::string_view::npos) {
+      std::string_view params = element.substr(semi + 1);
+      while (!params.empty()) {
+        const auto next = params.find(';');
+        const auto param = trim(params.substr(0, next));
+        params = next == std::string_view::npos ? std::string_view{} : params.substr(next + 1);
+        if (param.size() >= 2 && (param[0] == 'q' || param[0] == 'Q') && param[1] == '=') {
+          const auto value = trim(param.substr(2));
+          q_zero = !value.empty() && std::all_of(value.begin(), value.end(), [](char c) { return c == '0' || c == '.'; });
+        }
+      }
+    }
+    if (!range.empty()) f(range, q_zero);
+  }
+}
+
+}  // namespace
+
+bool is_json_content_type(std::string_view content_type) {
+  const auto semi = content_type.find(';');
+  return iequals(trim(content_type.substr(0, semi)), "application/json");
+}
+
+Acceptable parse_accept(std::string_view accept) {
+  if (trim(accept).empty()) return {true, true};
+  Acceptable out;
+  for_each_media_range(accept, [&](std::string_view range, bool q_zero) {
+    if (q_zero) return;
+    if (range == "*/*") {
+      out.json = out.sse = true;
+    } else if (iequals(range, "application/json") || iequals(range, "application/*")) {
+      out.json = true;
+    } else if (iequals(range, "text/event-stream") || iequals(range, "text/*")) {
+      out.sse = true;
+    }
+  });
+  return out;
+}
+
+bool is_loopback_host(std::string_view host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
+}
+
+bool origin_allowed(std::string_view origin, const std::vector<std::string>& allowed, bool loopback_bound) {
+  origin = trim(origin);
+  if (origin.empty()) return true;
+  for (const auto& entry : allowed) {
+    if (entry == "*" || iequals(entry, origin)) return true;
+  }
+  if (!loopback_bound) return false;
+  const std::string o = lower(origin);
+  std::string_view rest(o);
+  if (rest.rfind("http://", 0) == 0) {
+    rest.remove_prefix(7);
+  } else if (rest.rfind("https://", 0) == 0) {
+    rest.remove_prefix(8);
+  } else {
+    return false;  // "null", file://, chrome-extension://, ...
+  }
+  std::string_view host = rest;
+  if (!host.empty() && host.front() == '[') {
+    const auto close = host.find(']');
+    if (close == std::string_view::npos) return false;
+    const auto after = host.substr(close + 1);
+    if (!after.empty() && after.front() != ':') return false;
+    host = host.substr(0, close + 1);
+  } else {
+    host = host.substr(0, host.find(':'));
+  }
+  if (host.find('/') != std::string_view::npos) return false;
+  return host == "localhost" || host == "127.0.0.1" || host == "[::1]";
+}
+
+}  // namespace graceway::http

@@ -1,0 +1,587 @@
+#include "transport/http_transport.hpp"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include "graceway/logging.hpp"
+#include "mcp/protocol.hpp"
+#include "session/session_registry.hpp"
+#include "transport/elastic_task_queue.hpp"
+#include "transport/error_mapping.hpp"
+#include "transport/http_headers.hpp"
+
+namespace graceway {
+namespace {
+
+using nlohmann::json;
+using admission::Action;
+using admission::Body;
+using admission::Lookup;
+using admission::Verb;
+
+std::shared_ptr<spdlog::logger> log() {
+  static const auto logger = logging::get("graceway.http");
+  return logger;
+}
+
+constexpr const char* kSessionHeader = "Mcp-Session-Id";
+constexpr const char* kVersionHeader = "MCP-Protocol-Version";
+constexpr const char* kJson = "application/json";
+constexpr const char* kEventStream = "text/event-stream";
+// A session only moves forward (open -> draining -> closed), so asking the table a third time
+// always settles; the bound is a guard, not a retry policy.
+constexpr int kAdmissionAttempts = 3;
+
+void set_sse_headers(httplib::Response& res) {
+  res.set_header("Cache-Control", "no-cache");
+  res.set_header("X-Accel-Buffering", "no");  // nginx: do not buffer the stream
+}
+
+// What the body asks for, for the admission table.
+Body body_kind(const jsonrpc::Decoded& decoded) {
+  bool any_request = false;
+  for (const auto& item : decoded.items) {
+    if (item.kind != jsonrpc::Kind::request) continue;
+    if (!decoded.batch && item.method == "initialize") return Body::initialize;
+    any_request = true;
+  }
+  return any_request ? Body::request : Body::notification_or_response;
+}
+
+bool contains_initialize(const jsonrpc::Decoded& decoded) {
+  for (const auto& item : decoded.items) {
+    if ((item.kind == jsonrpc::Kind::request || item.kind == jsonrpc::Kind::notification) &&
+        item.method == "initialize") {
+      return true;
+    }
+  }
+  return false;
+}
+
+// The id to put in an error about the whole POST: the request's, when there is exactly one.
+std::optional<jsonrpc::RequestId> single_request_id(const jsonrpc::Decoded& decoded) {
+  if (decoded.batch || decoded.items.size() != 1) return std::nullopt;
+  return decoded.items.front().id;
+}
+
+errc status_to_errc(int status) {
+  switch (status) {
+    case 413: return errc::payload_too_large;
+    case 404: return errc::not_found;
+    case 405: return errc::method_not_allowed;
+    case 400:
+    case 414:
+    case 416:
+    case 431: return errc::invalid_request;
+    default: return errc::internal_error;
+  }
+}
+
+}  // namespace
+
+HttpTransport::HttpTransport(const ServerConfig& config, const ServerInfo& info, const Clock& clock,
+                             SessionRegistry& registry, mcp::Dispatcher& dispatcher, Metrics& metrics)
+    : config_(config), info_(info), clock_(clock), registry_(registry), dispatcher_(dispatcher), metrics_(metrics),
+      loopback_bound_(http::is_loopback_host(config.host)), http_(std::make_unique<httplib::Server>()) {
+  auto& s = *http_;
+  s.new_task_queue = [this] { return new ElasticTaskQueue(config_.http_threads, config_.http_queue, metrics_); };
+  s.set_tcp_nodelay(true);  // SSE events are small; Nagle would hold them back
+  s.set_keep_alive_max_count(config.http_keepalive_requests);
+  s.set_keep_alive_timeout(std::max<time_t>(1, static_cast<time_t>(config.http_keepalive_timeout.count() / 1000)));
+  s.set_read_timeout(config.http_read_timeout);
+  s.set_write_timeout(config.http_write_timeout);
+  s.set_payload_max_length(config.max_body_bytes);
+  // Replaces httplib's default (SO_REUSEPORT, which would let a second server share our port)
+  // and remembers the listening socket so bind() can raise the backlog.
+  s.set_socket_options([this](int fd) {
+    int yes = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    listen_fd_ = fd;
+  });
+  install_routes();
+}
+
+HttpTransport::~HttpTransport() { stop(); }
+
+std::error_code HttpTransport::bind() {
+  int bound = -1;
+  if (config_.port == 0) {
+    bound = http_->bind_to_any_port(config_.host);
+  } else if (http_->bind_to_port(config_.host, config_.port)) {
+    bound = config_.port;
+  }
+  if (bound <= 0) {
+    const int err = errno != 0 ? errno : EADDRNOTAVAIL;
+    return {err, std::generic_category()};
+  }
+  port_ = static_cast<std::uint16_t>(bound);
+  // Debian's cpp-httplib is built with a listen backlog of 5; a burst of connections would
+  // otherwise wait for SYN retransmits. listen() on a listening socket updates the backlog.
+  if (listen_fd_ >= 0) ::listen(listen_fd_, config_.listen_backlog);
+  return {};
+}
+
+void HttpTransport::start() {
+  listener_ = std::thread([this] { http_->listen_after_bind(); });
+  // stop() is a no-op until httplib marks itself running, so wait for that here.
+  while (!http_->is_running()) std::this_thread::yield();
+  log()->info("listening on http://{}:{}{} ({} HTTP threads max, {} tool threads)", config_.host, port_, config_.path,
+              config_.http_threads, config_.tool_threads);
+}
+
+void HttpTransport::begin_shutdown(Clock::time_point deadline) {
+  shutdown_deadline_.store(deadline);
+  shutting_down_.store(true);
+}
+
+bool HttpTransport::wait_streams_closed(std::chrono::steady_clock::time_point give_up) {
+  std::unique_lock lock(streams_mu_);
+  return streams_cv_.wait_until(lock, give_up, [this] { return streams_ == 0; });
+}
+
+void HttpTransport::stop() {
+  if (!listener_.joinable()) return;
+  http_->stop();
+  wake_idle_connections();
+  listener_.join();
+}
+
+void HttpTransport::wake_idle_connections() const {
+  // httplib re-checks for shutdown only between requests, so a connection idling in keep-alive
+  // would hold its thread (and this stop) for up to --http-keepalive-timeout. httplib gives no
+  // handle on accepted sockets; ours are the sockets whose local port is the listener's. Shutting
+  // down their read side makes the idle wait see EOF at once; writes are unaffected. Streams have
+  // already finished by now (Server::wait), so only idle or refused connections remain.
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (dir == nullptr) return;
+  int woken = 0;
+  while (const dirent* entry = ::readdir(dir)) {
+    char* end = nullptr;
+    const long fd = std::strtol(entry->d_name, &end, 10);
+    if (end == entry->d_name || *end != '\0' || fd == ::dirfd(dir)) continue;
+    sockaddr_storage local{};
+    socklen_t len = sizeof local;
+    if (::getsockname(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&local), &len) != 0) continue;
+    std::uint16_t port = 0;
+    if (local.ss_family == AF_INET) {
+      port = ntohs(reinterpret_cast<const sockaddr_in*>(&local)->sin_port);
+    } else if (local.ss_family == AF_INET6) {
+      port = ntohs(reinterpret_cast<const sockaddr_in6*>(&local)->sin6_port);
+    }
+    sockaddr_storage peer{};
+    socklen_t peer_len = sizeof peer;
+    if (port != port_ || ::getpeername(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0) {
+      continue;  // not ours, or the listening socket itself
+    }
+    if (::shutdown(static_cast<int>(fd), SHUT_RD) == 0) ++woken;
+  }
+  ::closedir(dir);
+  if (woken > 0) log()->debug("stop: closed {} idle connection(s)", woken);
+}
+
+std::chrono::seconds HttpTransport::server_retry_after() const {
+  if (config_.retry_after.count() > 0) return config_.retry_after;
+  const auto left = std::chrono::ceil<std::chrono::seconds>(shutdown_deadline_.load() - clock_.now());
+  return std::max(left, std::chrono::seconds(1));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routes
+
+void HttpTransport::install_routes() {
+  auto& s = *http_;
+  const std::string& path = config_.path;
+
+  s.set_pre_routing_handler([this](const Request&, Response& res) {
+    if (!ElasticTaskQueue::in_overflow_lane()) return httplib::Server::HandlerResponse::Unhandled;
+    res.set_header("Connection", "close");
+    refuse(res, errc::server_overloaded, std::nullopt);
+    return httplib::Server::HandlerResponse::Handled;
+  });
+
+  s.Post(path, [this](const Request& req, Response& res) { handle_post(req, res); });
+  s.Get(path, [this](const Request& req, Response& res) { handle_get(req, res); });
+  s.Delete(path, [this](const Request& req, Response& res) { handle_delete(req, res); });
+  auto not_allowed = [this](const Request&, Response& res) { refuse(res, errc::method_not_allowed, std::nullopt); };
+  s.Put(path, not_allowed);
+  s.Patch(path, not_allowed);
+  s.Options(path, not_allowed);
+
+  s.Get("/healthz", [](const Request&, Response& res) { res.set_content(R"({"status":"ok"})", kJson); });
+  s.Get("/readyz", [this](const Request&, Response& res) {
+    if (shutting_down_.load()) {
+      res.status = 503;
+      res.set_content(R"({"status":"draining"})", kJson);
+    } else {
+      res.set_content(R"({"status":"ready"})", kJson);
+    }
+  });
+  s.Get("/metrics", [this](const Request&, Response& res) {
+    res.set_content(metrics_.render_prometheus(), "text/plain; version=0.0.4");
+  });
+
+  // httplib's own errors (no route, body over the limit, bad request line) get a JSON-RPC body
+  // like ours do. Responses we built already carry one.
+  s.set_error_handler(httplib::Server::HandlerWithResponse([](const Request&, Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    const errc e = status_to_errc(res.status);
+    if (res.status == 405) res.set_header("Allow", "GET, POST, DELETE");
+    res.set_content(jsonrpc::serialize(error_response(e, std::nullopt)), kJson);
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+  s.set_exception_handler([](const Request& req, Response& res, const std::exception_ptr& ep) {
+    std::string what = "unknown exception";
+    try {
+      if (ep) std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    log()->error("{} {}: handler threw: {}", req.method, req.path, what);
+    res.status = 500;
+    res.set_content(jsonrpc::serialize(error_response(errc::internal_error, std::nullopt)), kJson);
+  });
+  s.set_logger([](const Request& req, const Response& res) {
+    log()->debug("{} {} -> {} (session {})", req.method, req.path, res.status,
+                 req.has_header(kSessionHeader) ? req.get_header_value(kSessionHeader) : "-");
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared checks
+
+HttpTransport::Target HttpTransport::look_up(std::string_view session_id) const {
+  if (session_id.empty()) return {Lookup::no_id, nullptr};
+  auto found = registry_.find(session_id);
+  switch (found.lookup) {
+    case SessionRegistry::Lookup::unknown: return {Lookup::unknown, nullptr};
+    case SessionRegistry::Lookup::closed: return {Lookup::closed, nullptr};
+    case SessionRegistry::Lookup::live: break;
+  }
+  switch (found.session->state()) {
+    case SessionState::open: return {Lookup::open, std::move(found.session)};
+    case SessionState::draining: return {Lookup::draining, std::move(found.session)};
+    case SessionState::closed: return {Lookup::closed, nullptr};
+  }
+  return {Lookup::unknown, nullptr};
+}
+
+admission::Decision HttpTransport::decide(Verb verb, Body body, Lookup lookup) const {
+  return admission::decide({
+      .verb = verb,
+      .body = body,
+      .session = lookup,
+      .server_draining = shutting_down_.load(),
+      .at_capacity = metrics_.sessions_open.load() >= static_cast<std::int64_t>(config_.max_sessions),
+      .draining_answers_404 = config_.draining_status == 404,
+  });
+}
+
+bool HttpTransport::origin_ok(const Request& req, Response& res) {
+  if (!req.has_header("Origin")) return true;
+  const auto origin = req.get_header_value("Origin");
+  if (http::origin_allowed(origin, config_.allowed_origins, loopback_bound_)) return true;
+  log()->warn("refused Origin '{}' from {} (DNS-rebinding defence; see --allowed-origins)", origin, req.remote_addr);
+  refuse(res, errc::forbidden_origin, std::nullopt);
+  return false;
+}
+
+bool HttpTransport::protocol_version_ok(const Request& req, Response& res, const std::optional<jsonrpc::RequestId>& id) {
+  if (!req.has_header(kVersionHeader)) return true;  // spec: assume the negotiated version
+  const auto version = req.get_header_value(kVersionHeader);
+  if (mcp::is_supported_version(version)) return true;
+  json supported = json::array();
+  for (const auto v : mcp::kSupportedVersions) supported.push_back(std::string(v));
+  refuse(res, errc::unsupported_protocol_version, id, nullptr, version,
+         json{{"supported", supported}, {"requested", version}});
+  return false;
+}
+
+void HttpTransport::refuse(Response& res, errc e, const std::optional<jsonrpc::RequestId>& id, const Session* session,
+                           std::string_view detail, const json& data) {
+  const auto& m = mapping_of(e);
+  res.status = m.http_status;
+  if (m.http_status == 503) {
+    std::chrono::seconds retry = std::chrono::seconds(1);
+    if (e == errc::session_draining && session != nullptr) {
+      retry = session->retry_after();
+    } else if (e == errc::server_draining) {
+      retry = server_retry_after();
+    } else if (config_.retry_after.count() > 0) {
+      retry = config_.retry_after;
+    }
+    res.set_header("Retry-After", std::to_string(retry.count()));
+  }
+  if (m.http_status == 405) res.set_header("Allow", "GET, POST, DELETE");
+  res.set_content(jsonrpc::serialize(error_response(e, id, detail, data)), kJson);
+  ++metrics_.requests_refused;
+}
+
+// ---------------------------------------------------------------------------------------------
+// POST
+
+void HttpTransport::handle_post(const Request& req, Response& res) {
+  if (!origin_ok(req, res)) return;
+  if (!http::is_json_content_type(req.get_header_value("Content-Type"))) {
+    return refuse(res, errc::unsupported_media_type, std::nullopt);
+  }
+  const auto accept = http::parse_accept(req.get_header_value("Accept"));
+  if (!accept.json && !accept.sse) return refuse(res, errc::not_acceptable, std::nullopt);
+  // The configured mode when the client takes both; otherwise what it takes (SDK clients are
+  // required to send both, some send less).
+  Format format = config_.response_mode == ResponseMode::json ? Format::json : Format::sse;
+  if (!accept.json) format = Format::sse;
+  if (!accept.sse) format = Format::json;
+
+  const auto decoded = jsonrpc::decode(req.body);
+  if (decoded.fatal) return refuse(res, decoded.fatal->problem, std::nullopt, nullptr, decoded.fatal->detail);
+  if (!decoded.batch && decoded.items.front().kind == jsonrpc::Kind::invalid) {
+    const auto& bad = decoded.items.front();
+    return refuse(res, bad.problem, bad.id, nullptr, bad.detail);
+  }
+  if (decoded.batch && contains_initialize(decoded)) return refuse(res, errc::batched_initialize, std::nullopt);
+  const Body body = body_kind(decoded);
+  const auto request_id = single_request_id(decoded);
+  const auto session_id = req.get_header_value(kSessionHeader);
+
+  for (int attempt = 0; attempt < kAdmissionAttempts; ++attempt) {
+    auto target = look_up(session_id);
+    const auto decision = decide(Verb::post, body, target.lookup);
+    switch (decision.action) {
+      case Action::refuse:
+        return refuse(res, decision.refusal, request_id, target.session.get());
+      case Action::create_session:
+        initialize(res, decoded.items.front(), format);
+        return;
+      case Action::accept:
+      case Action::handle:
+        if (!protocol_version_ok(req, res, request_id)) return;
+        if (decoded.batch && !mcp::allows_batches(target.session->protocol_version())) {
+          return refuse(res, errc::batch_not_supported, std::nullopt);
+        }
+        if (decision.action == Action::accept) {
+          accept_messages(*target.session, decoded);
+          res.status = 202;
+          return;
+        }
+        if (run_requests(res, target.session, decoded, format)) return;
+        continue;  // the session left open just now: look again
+      case Action::open_stream:
+      case Action::end_session:
+        break;
+    }
+    break;
+  }
+  refuse(res, errc::session_not_found, request_id);
+}
+
+bool HttpTransport::initialize(Response& res, const jsonrpc::Message& request, Format format) {
+  const json& params = request.params;
+  const auto requested = params.is_object() ? params.find("protocolVersion") : params.end();
+  auto answer = [&](const json& message) {
+    res.status = 200;
+    if (format == Format::sse) {
+      set_sse_headers(res);
+      res.set_content(ReplyStream::sse_event(message), kEventStream);
+    } else {
+      res.set_content(jsonrpc::serialize(message), kJson);
+    }
+  };
+  if (requested == params.end() || !requested->is_string()) {
+    answer(error_response(errc::invalid_params, request.id, "\"protocolVersion\" must be a string"));
+    return false;
+  }
+  const auto version = mcp::negotiate_version(params);
+  auto session = registry_.create(version);
+  if (!session) {
+    refuse(res, registry_.admissions_closed() ? errc::server_draining : errc::too_many_sessions, request.id);
+    return false;
+  }
+  std::string client = "unknown client";
+  if (const auto info = params.find("clientInfo"); info != params.end() && info->is_object()) {
+    client = info->value("name", std::string("?")) + " " + info->value("version", std::string("?"));
+  }
+  log()->info("session {}: -> open (initialize; protocol {}, asked {}; {})", session->id(), version,
+              requested->get<std::string>(), client);
+  res.set_header(kSessionHeader, session->id());
+  answer(jsonrpc::make_result(*request.id, mcp::initialize_result(info_, version)));
+  return true;
+}
+
+void HttpTransport::accept_messages(Session& session, const jsonrpc::Decoded& decoded) {
+  for (const auto& item : decoded.items) {
+    switch (item.kind) {
+      case jsonrpc::Kind::notification: dispatcher_.handle_notification(session, item); break;
+      case jsonrpc::Kind::response:
+      case jsonrpc::Kind::error_response: dispatcher_.handle_response(session, item); break;
+      case jsonrpc::Kind::invalid:
+        log()->debug("session {}: ignoring an invalid batch element: {}", session.id(), item.detail);
+        break;
+      case jsonrpc::Kind::request: break;  // not in an accept-only body
+    }
+  }
+}
+
+bool HttpTransport::run_requests(Response& res, const std::shared_ptr<Session>& session,
+                                 const jsonrpc::Decoded& decoded, Format format) {
+  auto stream = std::make_shared<ReplyStream>(format, decoded.batch, config_.max_queued_events, metrics_);
+  stream->on_gone([weak = std::weak_ptr<Session>(session)](const std::vector<std::string>& keys) {
+    if (auto s = weak.lock()) s->stop_requests(keys);
+  });
+  const errc draining = config_.draining_status == 404 ? errc::session_terminated : errc::session_draining;
+  std::size_t index = 0;
+  for (const auto& item : decoded.items) {
+    ++index;
+    switch (item.kind) {
+      case jsonrpc::Kind::notification: dispatcher_.handle_notification(*session, item); break;
+      case jsonrpc::Kind::response:
+      case jsonrpc::Kind::error_response: dispatcher_.handle_response(*session, item); break;
+      case jsonrpc::Kind::invalid: {
+        const auto key = "#invalid-" + std::to_string(index);  // cannot collide with key_of()
+        stream->expect(key);
+        stream->complete(key, error_response(item.problem, item.id, item.detail));
+        break;
+      }
+      case jsonrpc::Kind::request: {
+        const auto key = jsonrpc::key_of(*item.id);
+        stream->expect(key);
+        std::stop_source stop;
+        auto begin = session->begin_request({*item.id, stop, stream});
+        switch (begin.result) {
+          case Session::BeginResult::admitted:
+            dispatcher_.handle_request(session, item, stream, std::move(begin.guard), stop.get_token());
+            break;
+          case Session::BeginResult::duplicate_id:
+            stream->complete(key, error_response(errc::duplicate_request_id, item.id));
+            break;
+          case Session::BeginResult::not_open:
+            if (!decoded.batch) return false;
+            stream->complete(key, error_response(draining, item.id));
+            break;
+        }
+        break;
+      }
+    }
+  }
+  respond(res, stream);
+  return true;
+}
+
+void HttpTransport::respond(Response& res, const std::shared_ptr<ReplyStream>& stream) {
+  res.status = 200;
+  const char* content_type = stream->format() == Format::sse ? kEventStream : kJson;
+  if (stream->format() == Format::sse) set_sse_headers(res);
+  if (stream->finished()) {
+    res.set_content(stream->take_body(), content_type);  // everything answered already
+    return;
+  }
+  serve_stream(res, stream, nullptr);
+}
+
+void HttpTransport::serve_stream(Response& res, std::shared_ptr<ReplyStream> stream, std::function<void()> on_end) {
+  {
+    std::lock_guard lock(streams_mu_);
+    ++streams_;
+  }
+  ++metrics_.streams_open;
+  const char* content_type = stream->format() == Format::sse ? kEventStream : kJson;
+  const bool keepalive = stream->format() == Format::sse && config_.keepalive_interval.count() > 0;
+  res.set_chunked_content_provider(
+      content_type,
+      [this, stream, keepalive, last_write = std::chrono::steady_clock::now()](std::size_t,
+                                                                              httplib::DataSink& sink) mutable {
+        std::string out;
+        switch (stream->next(config_.disconnect_check_interval, out)) {
+          case ReplyStream::Next::data:
+            if (!sink.write(out.data(), out.size())) {
+              stream->mark_gone();
+              return false;
+            }
+            last_write = std::chrono::steady_clock::now();
+            return true;
+          case ReplyStream::Next::end:
+            if (stream->gone()) return false;
+            sink.done();
+            return true;
+          case ReplyStream::Next::idle:
+            break;
+        }
+        // Nothing to send: is the client still there? (httplib peeks for EOF.)
+        if (!sink.is_writable()) {
+          stream->mark_gone();
+          return false;
+        }
+        const auto now = std::chrono::steady_clock::now();
+        if (keepalive && now - last_write >= config_.keepalive_interval) {
+          static constexpr char comment[] = ": keepalive\n\n";
+          if (!sink.write(comment, sizeof comment - 1)) {
+            stream->mark_gone();
+            return false;
+          }
+          last_write = now;
+        }
+        return true;
+      },
+      [this, stream, on_end = std::move(on_end)](bool success) {
+        if (!success) stream->mark_gone();
+        if (on_end) on_end();
+        --metrics_.streams_open;
+        std::lock_guard lock(streams_mu_);
+        if (--streams_ == 0) streams_cv_.notify_all();
+      });
+}
+
+// ---------------------------------------------------------------------------------------------
+// GET and DELETE
+
+void HttpTransport::handle_get(const Request& req, Response& res) {
+  if (req.method == "HEAD") return refuse(res, errc::method_not_allowed, std::nullopt);
+  if (!origin_ok(req, res)) return;
+  if (!http::parse_accept(req.get_header_value("Accept")).sse) {
+    return refuse(res, errc::not_acceptable, std::nullopt, nullptr, "GET needs Accept: text/event-stream");
+  }
+  const auto session_id = req.get_header_value(kSessionHeader);
+  for (int attempt = 0; attempt < kAdmissionAttempts; ++attempt) {
+    auto target = look_up(session_id);
+    const auto decision = decide(Verb::get, Body::none, target.lookup);
+    if (decision.action == Action::refuse) return refuse(res, decision.refusal, std::nullopt, target.session.get());
+    if (decision.action != Action::open_stream) break;
+    if (!protocol_version_ok(req, res, std::nullopt)) return;
+    auto stream = std::make_shared<ReplyStream>(Format::sse, false, config_.max_queued_events, metrics_);
+    switch (target.session->attach_stream(stream)) {
+      case Session::AttachResult::conflict:
+        return refuse(res, errc::stream_conflict, std::nullopt);
+      case Session::AttachResult::not_open:
+        continue;
+      case Session::AttachResult::attached: {
+        res.status = 200;
+        set_sse_headers(res);
+        const ReplyStream* raw = stream.get();
+        serve_stream(res, std::move(stream), [session = target.session, raw] { session->detach_stream(raw); });
+        return;
+      }
+    }
+  }
+  refuse(res, errc::session_not_found, std::nullopt);
+}
+
+void HttpTransport::handle_delete(const Request& req, Response& res) {
+  if (!origin_ok(req, res)) return;
+  auto target = look_up(req.get_header_value(kSessionHeader));
+  const auto decision = decide(Verb::del, Body::none, target.lookup);
+  if (decision.action != Action::end_session) return refuse(res, decision.refusal, std::nullopt, target.session.get());
+  if (!protocol_version_ok(req, res, std::nullopt)) return;
+  // Answers at once: the drain runs on its own (design.md section 2).
+  target.session->begin_drain(EndReason::remote_delete, config_.drain_timeout);
+  res.status = 200;
+}
+
+}  // namespace graceway

@@ -1,0 +1,113 @@
+#pragma once
+// Streamable HTTP on cpp-httplib: POST/GET/DELETE on the MCP endpoint, the admission table
+// applied to each, SSE or JSON responses, /healthz, /readyz and /metrics. The only file that
+// knows httplib's request and response types.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string_view>
+#include <system_error>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "graceway/clock.hpp"
+#include "graceway/config.hpp"
+#include "graceway/errc.hpp"
+#include "graceway/jsonrpc.hpp"
+#include "graceway/metrics.hpp"
+#include "graceway/server.hpp"
+#include "transport/admission.hpp"
+#include "transport/reply_stream.hpp"
+
+namespace httplib {
+class Server;
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace graceway {
+
+class Session;
+class SessionRegistry;
+namespace mcp {
+class Dispatcher;
+}
+
+class HttpTransport {
+public:
+  HttpTransport(const ServerConfig& config, const ServerInfo& info, const Clock& clock, SessionRegistry& registry,
+                mcp::Dispatcher& dispatcher, Metrics& metrics);
+  ~HttpTransport();
+  HttpTransport(const HttpTransport&) = delete;
+  HttpTransport& operator=(const HttpTransport&) = delete;
+
+  [[nodiscard]] std::error_code bind();
+  [[nodiscard]] std::uint16_t port() const { return port_; }
+  void start();  // serves on the listener thread until stop()
+  // Readiness fails and new sessions get 503 + Retry-After (seconds until `deadline`).
+  void begin_shutdown(Clock::time_point deadline);
+  [[nodiscard]] bool shutting_down() const { return shutting_down_.load(); }
+  // Waits until every response stream has ended, or `give_up`. True when none is left.
+  bool wait_streams_closed(std::chrono::steady_clock::time_point give_up);
+  void stop();  // closes the listener and joins every HTTP thread. Idempotent.
+
+private:
+  using Request = httplib::Request;
+  using Response = httplib::Response;
+  using Format = ReplyStream::Format;
+
+  struct Target {
+    admission::Lookup lookup;
+    std::shared_ptr<Session> session;
+  };
+
+  void install_routes();
+  void handle_post(const Request& req, Response& res);
+  void handle_get(const Request& req, Response& res);
+  void handle_delete(const Request& req, Response& res);
+
+  bool initialize(Response& res, const jsonrpc::Message& request, Format format);
+  void accept_messages(Session& session, const jsonrpc::Decoded& decoded);
+  // False when a single request found its session no longer open (the caller asks again).
+  bool run_requests(Response& res, const std::shared_ptr<Session>& session, const jsonrpc::Decoded& decoded,
+                    Format format);
+
+  [[nodiscard]] Target look_up(std::string_view session_id) const;
+  [[nodiscard]] admission::Decision decide(admission::Verb verb, admission::Body body, admission::Lookup lookup) const;
+  [[nodiscard]] bool origin_ok(const Request& req, Response& res);
+  [[nodiscard]] bool protocol_version_ok(const Request& req, Response& res, const std::optional<jsonrpc::RequestId>& id);
+  void refuse(Response& res, errc e, const std::optional<jsonrpc::RequestId>& id, const Session* session = nullptr,
+              std::string_view detail = {}, const nlohmann::json& data = nullptr);
+  [[nodiscard]] std::chrono::seconds server_retry_after() const;
+
+  void respond(Response& res, const std::shared_ptr<ReplyStream>& stream);
+  void serve_stream(Response& res, std::shared_ptr<ReplyStream> stream, std::function<void()> on_end);
+  void wake_idle_connections() const;
+
+  const ServerConfig& config_;
+  const ServerInfo& info_;
+  const Clock& clock_;
+  SessionRegistry& registry_;
+  mcp::Dispatcher& dispatcher_;
+  Metrics& metrics_;
+  const bool loopback_bound_;
+
+  std::unique_ptr<httplib::Server> http_;
+  std::thread listener_;             // runs httplib's accept loop; joined by stop()
+  std::uint16_t port_ = 0;           // written by bind() before start()
+  int listen_fd_ = -1;               // written by bind() before start()
+  std::atomic<bool> shutting_down_{false};
+  std::atomic<Clock::time_point> shutdown_deadline_{};
+
+  std::mutex streams_mu_;            // guards streams_
+  std::condition_variable streams_cv_;
+  std::size_t streams_ = 0;          // response streams being served
+};
+
+}  // namespace graceway

@@ -1,0 +1,112 @@
+// The real graceway binary: flags, start-up, and SIGTERM with a request in flight.
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <regex>
+
+#include "support/mcp_client.hpp"
+#include "support/process.hpp"
+
+namespace graceway::test {
+namespace {
+
+std::uint16_t port_from(const std::string& line) {
+  std::smatch m;
+  if (!std::regex_search(line, m, std::regex("127\\.0\\.0\\.1:([0-9]+)"))) return 0;
+  return static_cast<std::uint16_t>(std::stoi(m[1]));
+}
+
+TEST(BinaryTest, SigtermDrainsTheRequestInFlightThenExitsZero) {
+  ChildProcess graceway(GRACEWAY_BINARY, {"--port", "0", "--drain-timeout", "20s", "--shutdown-timeout", "20s"});
+  ASSERT_TRUE(graceway.started());
+  const auto listening = graceway.wait_for_line("listening on http://127.0.0.1:");
+  ASSERT_TRUE(listening) << graceway.output();
+  const auto port = port_from(*listening);
+  ASSERT_NE(port, 0);
+
+  McpClient client(port);
+  const auto session = client.open_session();
+  ASSERT_FALSE(session.empty());
+  StreamClient call(port);
+  ASSERT_TRUE(call.post("/mcp", McpClient::tool_call(1, "sleep", {{"ms", 2000}}, "t"), session));
+  ASSERT_EQ(call.read_head(), 200);
+  const auto progress = call.next_message();  // the tool is running
+  ASSERT_TRUE(progress);
+  ASSERT_EQ((*progress)["method"], "notifications/progress");
+
+  graceway.signal(SIGTERM);
+  ASSERT_TRUE(graceway.wait_for_line("shutdown: readiness off")) << graceway.output();
+  EXPECT_EQ(client.get("/readyz").status, 503);
+  EXPECT_EQ(client.get("/healthz").status, 200);
+  const auto late = client.post(McpClient::initialize(2));
+  EXPECT_EQ(late.status, 503);
+  EXPECT_TRUE(late.has_header("Retry-After"));
+
+  const auto rest = call.read_all();
+  ASSERT_FALSE(rest.empty());
+  EXPECT_EQ(rest.back()["result"]["content"][0]["text"], "slept 2000 ms");
+  EXPECT_EQ(graceway.wait_exit(), 0) << graceway.output();
+  const auto& out = graceway.output();
+  EXPECT_NE(out.find("open -> draining (shutdown)"), std::string::npos) << out;
+  EXPECT_NE(out.find("draining -> closed (drained)"), std::string::npos) << out;
+  EXPECT_EQ(out.find(" error "), std::string::npos) << out;
+}
+
+TEST(BinaryTest, ASecondSignalExitsAtOnce) {
+  ChildProcess graceway(GRACEWAY_BINARY, {"--port", "0", "--shutdown-timeout", "10m", "--drain-timeout", "10m"});
+  const auto listening = graceway.wait_for_line("listening on http://127.0.0.1:");
+  ASSERT_TRUE(listening);
+  const auto port = port_from(*listening);
+  McpClient client(port);
+  const auto session = client.open_session();
+  StreamClient call(port);
+  ASSERT_TRUE(call.post("/mcp", McpClient::tool_call(1, "sleep", {{"ms", 3'600'000}}, "t"), session));
+  ASSERT_EQ(call.read_head(), 200);
+  ASSERT_TRUE(call.next_message());
+  graceway.signal(SIGTERM);
+  ASSERT_TRUE(graceway.wait_for_line("shutdown: readiness off"));
+  graceway.signal(SIGTERM);
+  EXPECT_EQ(graceway.wait_exit(), 128 + SIGTERM);
+}
+
+TEST(BinaryTest, ABadFlagValueIsRefusedWithOneLineNamingTheFlag) {
+  for (const auto& args : std::vector<std::vector<std::string>>{{"--drain-timeout", "soon"},
+                                                                 {"--max-sessions", "0"},
+                                                                 {"--draining-status", "500"},
+                                                                 {"--response-mode", "xml"},
+                                                                 {"--max-body-bytes", "lots"},
+                                                                 {"--port", "70000"}}) {
+    ChildProcess graceway(GRACEWAY_BINARY, args);
+    EXPECT_EQ(graceway.wait_exit(), 2) << args[0];
+    const auto& out = graceway.output();
+    EXPECT_NE(out.find(args[0]), std::string::npos) << out;
+    EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
+  }
+}
+
+TEST(BinaryTest, HelpDocumentsEveryFlag) {
+  ChildProcess graceway(GRACEWAY_BINARY, {"--help"});
+  EXPECT_EQ(graceway.wait_exit(), 0);
+  for (const char* flag :
+       {"--host", "--port", "--path", "--drain-timeout", "--draining-status", "--retry-after", "--shutdown-timeout",
+        "--session-idle-timeout", "--max-sessions", "--max-body-bytes", "--http-threads", "--tool-threads",
+        "--response-mode", "--log-level", "--log-format", "--keepalive-interval", "--allowed-origins"}) {
+    EXPECT_NE(graceway.output().find(flag), std::string::npos) << flag;
+  }
+}
+
+TEST(BinaryTest, JsonLogLinesAreJson) {
+  ChildProcess graceway(GRACEWAY_BINARY, {"--port", "0", "--log-format", "json"});
+  const auto listening = graceway.wait_for_line("listening on http://127.0.0.1:");
+  ASSERT_TRUE(listening);
+  const auto line = json::parse(*listening, nullptr, false);
+  ASSERT_FALSE(line.is_discarded()) << *listening;
+  EXPECT_EQ(line["level"], "info");
+  EXPECT_EQ(line["logger"], "graceway.http");
+  graceway.signal(SIGINT);
+  EXPECT_EQ(graceway.wait_exit(), 0);
+}
+
+}  // namespace
+}  // namespace graceway::test

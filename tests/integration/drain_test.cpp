@@ -1,0 +1,226 @@
+// Session end while work is in flight: results delivered inside the window, the window cutting
+// off a tool that ignores cancellation, clients that leave mid-stream, idle expiry, overload.
+
+#include <gtest/gtest.h>
+
+#include "support/log_capture.hpp"
+#include "support/mcp_client.hpp"
+#include "support/test_server.hpp"
+
+namespace graceway::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+class DrainTest : public ::testing::Test {
+protected:
+  void TearDown() override { EXPECT_TRUE(logs_.errors().empty()) << logs_.errors().front().text; }
+
+  std::unique_ptr<StreamClient> start_call(TestServer& server, const std::string& session, const json& message) {
+    auto stream = std::make_unique<StreamClient>(server.port());
+    EXPECT_TRUE(stream->post("/mcp", message, session));
+    EXPECT_EQ(stream->read_head(), 200);
+    return stream;
+  }
+
+  LogCapture logs_;
+};
+
+TEST_F(DrainTest, DeleteWhileAToolRunsStillDeliversItsResult) {
+  TestServer server;
+  auto client = server.client();
+  const auto session = client.open_session();
+  auto call = start_call(server, session, McpClient::tool_call(1, "gate", {{"name", "g"}}));
+  ASSERT_TRUE(server.gates().wait_entered("g"));
+
+  const auto del = client.del(session);
+  EXPECT_EQ(del.status, 200) << "DELETE answers at once while the tool still runs";
+  EXPECT_TRUE(logs_.wait_for("open -> draining (delete)"));
+
+  server.gates().release("g");
+  const auto messages = call->read_all();
+  ASSERT_EQ(messages.size(), 1U);
+  EXPECT_EQ(messages[0]["id"], 1);
+  EXPECT_EQ(messages[0]["result"]["content"][0]["text"], "released g");
+  EXPECT_TRUE(call->ended());
+  EXPECT_TRUE(logs_.wait_for("draining -> closed (drained)"));
+  EXPECT_EQ(client.post(McpClient::request(2, "ping"), session).status, 404);
+  EXPECT_EQ(server.server().metrics().dropped_writes.load(), 0U);
+}
+
+TEST_F(DrainTest, DeleteWhileAStreamIsMidProgressKeepsStreaming) {
+  TestServer server;
+  auto client = server.client();
+  const auto session = client.open_session();
+  auto call = start_call(server, session, McpClient::tool_call(1, "sleep", {{"ms", 300}}, "tok"));
+  const auto first = call->next_message();
+  ASSERT_TRUE(first);
+  EXPECT_EQ((*first)["method"], "notifications/progress");
+  EXPECT_EQ((*first)["params"]["progressToken"], "tok");
+
+  EXPECT_EQ(client.del(session).status, 200);
+  const auto rest = call->read_all();
+  ASSERT_FALSE(rest.empty());
+  EXPECT_EQ(rest.back()["id"], 1);
+  EXPECT_EQ(rest.back()["result"]["content"][0]["text"], "slept 300 ms");
+  double last = (*first)["params"]["progress"].get<double>();
+  for (std::size_t i = 0; i + 1 < rest.size(); ++i) {
+    ASSERT_EQ(rest[i]["method"], "notifications/progress");
+    EXPECT_GT(rest[i]["params"]["progress"].get<double>(), last);
+    last = rest[i]["params"]["progress"].get<double>();
+  }
+  EXPECT_TRUE(logs_.wait_for("draining -> closed (drained)"));
+}
+
+TEST_F(DrainTest, TheWindowEndsOnAToolThatIgnoresCancellation) {
+  auto config = test_config();
+  config.drain_timeout = 300ms;
+  TestServer server(config);
+  auto client = server.client();
+  const auto session = client.open_session();
+  auto call = start_call(server, session, McpClient::tool_call("slow", "stubborn_gate", {{"name", "s"}}));
+  ASSERT_TRUE(server.gates().wait_entered("s"));
+
+  ASSERT_EQ(client.del(session).status, 200);
+  const auto refused = client.post(McpClient::request(3, "ping"), session);
+  EXPECT_EQ(refused.status, 503);
+  EXPECT_EQ(refused.header("Retry-After"), "1") << "under a second left rounds up to 1";
+
+  // At the deadline the open response is completed with an error and the session closes.
+  const auto messages = call->read_all();
+  ASSERT_EQ(messages.size(), 1U);
+  EXPECT_EQ(messages[0]["id"], "slow");
+  EXPECT_EQ(messages[0]["error"]["code"], -32000);
+  EXPECT_TRUE(call->ended());
+  EXPECT_TRUE(logs_.wait_for("draining -> closed (deadline)"));
+  EXPECT_TRUE(server.gates().wait_stop_requested("s")) << "the tool was asked to stop";
+  EXPECT_EQ(client.post(McpClient::request(4, "ping"), session).status, 404);
+
+  // The stubborn tool finishes later; its result is dropped quietly and counted.
+  server.gates().release("s");
+  EXPECT_TRUE(logs_.wait_for("dropped: already answered or client gone"));
+  EXPECT_EQ(server.server().metrics().late_results.load(), 1U);
+  EXPECT_EQ(server.server().metrics().requests_in_flight.load(), 0);
+}
+
+TEST_F(DrainTest, JsonModeCompletesTheHttpRequestAtTheDeadline) {
+  auto config = test_config();
+  config.drain_timeout = 300ms;
+  config.response_mode = ResponseMode::json;
+  TestServer server(config);
+  auto client = server.client();
+  const auto session = client.open_session();
+  auto call = start_call(server, session, McpClient::tool_call(5, "stubborn_gate", {{"name", "s"}}));
+  EXPECT_EQ(call->header("Content-Type"), "application/json");
+  ASSERT_TRUE(server.gates().wait_entered("s"));
+  ASSERT_EQ(client.del(session).status, 200);
+  ASSERT_TRUE(call->read_all().empty());  // a JSON body, not SSE events
+  ASSERT_TRUE(call->ended()) << "never left hanging";
+  const auto body = json::parse(call->body_so_far());
+  EXPECT_EQ(body["id"], 5);
+  EXPECT_EQ(body["error"]["code"], -32000);
+  server.gates().release("s");
+}
+
+TEST_F(DrainTest, AClientThatDisconnectsMidStreamCancelsItsRequest) {
+  TestServer server;
+  auto client = server.client();
+  const auto session = client.open_session();
+  auto call = start_call(server, session, McpClient::tool_call(6, "gate", {{"name", "g"}}));
+  ASSERT_TRUE(server.gates().wait_entered("g"));
+  call->close();
+
+  EXPECT_EQ(server.gates().wait_exited("g"), GateBoard::Outcome::cancelled);
+  EXPECT_TRUE(logs_.wait_for("client left, 1 request(s) cancelled"));
+  EXPECT_TRUE(logs_.wait_for("dropped: already answered or client gone"));
+  EXPECT_EQ(server.server().metrics().dropped_writes.load(), 1U);
+  // The session itself is fine.
+  EXPECT_EQ(server.server().session_state(session), SessionState::open);
+  EXPECT_EQ(client.post(McpClient::request(7, "ping"), session).status, 200);
+}
+
+TEST_F(DrainTest, AClientThatLeavesADrainingSessionLetsItClose) {
+  TestServer server;
+  auto client = server.client();
+  const auto session = client.open_session();
+  auto call = start_call(server, session, McpClient::tool_call(8, "gate", {{"name", "g"}}));
+  ASSERT_TRUE(server.gates().wait_entered("g"));
+  ASSERT_EQ(client.del(session).status, 200);
+  call->close();
+  EXPECT_EQ(server.gates().wait_exited("g"), GateBoard::Outcome::cancelled);
+  EXPECT_TRUE(logs_.wait_for("draining -> closed (drained)"));
+}
+
+TEST_F(DrainTest, NotificationsCancelledDuringTheDrainIsHonoured) {
+  TestServer server;
+  auto client = server.client();
+  const auto session = client.open_session();
+  auto call = start_call(server, session, McpClient::tool_call(9, "gate", {{"name", "g"}}));
+  ASSERT_TRUE(server.gates().wait_entered("g"));
+  ASSERT_EQ(client.del(session).status, 200);
+  EXPECT_EQ(client.post(McpClient::notification("notifications/cancelled", {{"requestId", 9}, {"reason", "bye"}}), session).status,
+            202);
+  EXPECT_EQ(server.gates().wait_exited("g"), GateBoard::Outcome::cancelled);
+  EXPECT_TRUE(call->read_all().empty());
+  EXPECT_TRUE(call->ended());
+  EXPECT_TRUE(logs_.wait_for("draining -> closed (drained)"));
+}
+
+TEST_F(DrainTest, IdleSessionsExpireButAnOpenGetStreamCountsAsActivity) {
+  auto config = test_config();
+  config.session_idle_timeout = 200ms;
+  TestServer server(config);
+  auto client = server.client();
+  const auto watched = client.open_session();
+  StreamClient get(server.port());
+  ASSERT_TRUE(get.send("GET", "/mcp", {{"Accept", "text/event-stream"}, {"Mcp-Session-Id", watched}}));
+  ASSERT_EQ(get.read_head(), 200);
+
+  // Opened after `watched`, so it can only expire after `watched` would have, were the stream
+  // not activity.
+  const auto idle = client.open_session();
+  ASSERT_TRUE(logs_.wait_for("session " + idle + ": open -> closed (idle)"));
+  EXPECT_EQ(server.server().session_state(watched), SessionState::open);
+  EXPECT_EQ(client.post(McpClient::request(10, "ping"), idle).status, 404);
+
+  get.close();
+  EXPECT_TRUE(logs_.wait_for("session " + watched + ": open -> closed (idle)"));
+}
+
+TEST_F(DrainTest, BusyHttpThreadsQueueThenAnswer503) {
+  auto config = test_config();
+  config.http_threads = 2;
+  config.http_queue = 1;
+  TestServer server(config);
+  auto setup = server.client();
+  const auto a = setup.open_session();
+  const auto b = setup.open_session();
+  // Two long-lived streams hold both HTTP threads (read_head proves each is being served).
+  StreamClient first(server.port());
+  StreamClient second(server.port());
+  ASSERT_TRUE(first.send("GET", "/mcp", {{"Accept", "text/event-stream"}, {"Mcp-Session-Id", a}}));
+  ASSERT_EQ(first.read_head(), 200);
+  ASSERT_TRUE(second.send("GET", "/mcp", {{"Accept", "text/event-stream"}, {"Mcp-Session-Id", b}}));
+  ASSERT_EQ(second.read_head(), 200);
+
+  // The next connection waits in the bounded queue; the one after it is answered at once.
+  StreamClient queued(server.port());
+  ASSERT_TRUE(queued.post("/mcp", McpClient::request(11, "ping"), a));
+  auto late = server.client();
+  const auto reply = late.post(McpClient::request(12, "ping"), a);
+  EXPECT_EQ(reply.status, 503);
+  EXPECT_EQ(reply.header("Retry-After"), "1");
+  EXPECT_EQ(reply.response(nullptr)["error"]["code"], -32000);
+  EXPECT_EQ(server.server().metrics().http_overload_rejections.load(), 1U);
+
+  // A thread frees up and the queued connection is served.
+  first.close();
+  EXPECT_EQ(queued.read_head(), 200);
+  const auto pong = queued.read_all();
+  ASSERT_EQ(pong.size(), 1U);
+  EXPECT_EQ(pong[0]["id"], 11);
+  second.close();
+}
+
+}  // namespace
+}  // namespace graceway::test

@@ -1,0 +1,251 @@
+// The MCP and JSON-RPC surface over real sockets: methods, errors and the header rules.
+
+#include <gtest/gtest.h>
+
+#include "support/log_capture.hpp"
+#include "support/mcp_client.hpp"
+#include "support/test_server.hpp"
+
+namespace graceway::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+class ProtocolHttpTest : public ::testing::Test {
+protected:
+  ProtocolHttpTest() : server_(), client_(server_.client()), session_(client_.open_session()) {}
+  void TearDown() override { EXPECT_TRUE(logs_.errors().empty()); }
+
+  LogCapture logs_;
+  TestServer server_;
+  McpClient client_;
+  std::string session_;
+};
+
+TEST_F(ProtocolHttpTest, PingAnswersAnEmptyResultForNumberAndStringIds) {
+  for (const json& id : {json(2), json("abc")}) {
+    const auto reply = client_.post(McpClient::request(id, "ping"), session_);
+    ASSERT_EQ(reply.status, 200);
+    EXPECT_EQ(reply.response(id)["result"], json::object());
+  }
+}
+
+TEST_F(ProtocolHttpTest, ToolsListAndCall) {
+  const auto list = client_.post(McpClient::request(1, "tools/list"), session_);
+  const auto tools = list.response(1)["result"]["tools"];
+  ASSERT_TRUE(tools.is_array());
+  EXPECT_EQ(tools[0]["name"], "echo");
+  EXPECT_EQ(tools[0]["inputSchema"]["required"][0], "text");
+
+  const auto echo = client_.post(McpClient::tool_call(2, "echo", {{"text", "hi there"}}), session_);
+  EXPECT_EQ(echo.response(2)["result"]["content"], json::parse(R"([{"type":"text","text":"hi there"}])"));
+  const auto add = client_.post(McpClient::tool_call(3, "add", {{"a", 2}, {"b", 3}}), session_);
+  EXPECT_EQ(add.response(3)["result"]["structuredContent"]["sum"], 5);
+  const auto bad = client_.post(McpClient::tool_call(4, "echo", {{"text", 1}}), session_);
+  EXPECT_EQ(bad.response(4)["result"]["isError"], true) << "argument errors are tool errors, not protocol errors";
+}
+
+TEST_F(ProtocolHttpTest, UnknownToolAndUnknownMethodAreJsonRpcErrors) {
+  const auto tool = client_.post(McpClient::tool_call(5, "no_such_tool", json::object()), session_);
+  EXPECT_EQ(tool.status, 200);
+  EXPECT_EQ(tool.response(5)["error"]["code"], -32602);
+  const auto method = client_.post(McpClient::request(6, "no/such"), session_);
+  EXPECT_EQ(method.status, 200);
+  EXPECT_EQ(method.response(6)["error"]["code"], -32601);
+  const auto no_name = client_.post(McpClient::request(7, "tools/call", {{"arguments", json::object()}}), session_);
+  EXPECT_EQ(no_name.response(7)["error"]["code"], -32602);
+}
+
+TEST_F(ProtocolHttpTest, MalformedBodiesGet400WithJsonRpcErrors) {
+  auto headers = McpClient::mcp_headers(session_);
+  const auto parse = client_.post_raw("{bad json", headers);
+  EXPECT_EQ(parse.status, 400);
+  EXPECT_EQ(parse.response(nullptr)["error"]["code"], -32700);
+  const auto null_id = client_.post_raw(R"({"jsonrpc":"2.0","id":null,"method":"tools/list"})", headers);
+  EXPECT_EQ(null_id.status, 400);
+  EXPECT_EQ(null_id.response(nullptr)["error"]["code"], -32600);
+  const auto empty_batch = client_.post_raw("[]", headers);
+  EXPECT_EQ(empty_batch.status, 400);
+  EXPECT_EQ(empty_batch.response(nullptr)["error"]["code"], -32600);
+}
+
+TEST_F(ProtocolHttpTest, ContentTypeAndAccept) {
+  const std::string ping = McpClient::request(8, "ping").dump();
+  auto text = client_.post_raw(ping, {{"Content-Type", "text/plain"}, {"Mcp-Session-Id", session_}});
+  EXPECT_EQ(text.status, 415);
+  EXPECT_EQ(text.response(nullptr)["error"]["code"], -32000);
+  auto html = client_.post_raw(ping, {{"Content-Type", "application/json"}, {"Accept", "text/html"}, {"Mcp-Session-Id", session_}});
+  EXPECT_EQ(html.status, 406);
+  // Lenient where SDK clients send less: only application/json gets one JSON body.
+  auto json_only = client_.post_raw(ping, {{"Content-Type", "application/json"}, {"Accept", "application/json"}, {"Mcp-Session-Id", session_}});
+  EXPECT_EQ(json_only.status, 200);
+  EXPECT_EQ(json_only.header("Content-Type"), "application/json");
+  EXPECT_EQ(json_only.response(8)["result"], json::object());
+  auto none = client_.post_raw(ping, {{"Content-Type", "application/json; charset=utf-8"}, {"Mcp-Session-Id", session_}});
+  EXPECT_EQ(none.status, 200);
+}
+
+TEST_F(ProtocolHttpTest, ProtocolVersionHeader) {
+  const auto absent = client_.post(McpClient::request(9, "ping"), session_);
+  EXPECT_EQ(absent.status, 200) << "absent means the negotiated version";
+  const auto good = client_.post(McpClient::request(10, "ping"), session_, {{"MCP-Protocol-Version", "2025-06-18"}});
+  EXPECT_EQ(good.status, 200);
+  const auto bad = client_.post(McpClient::request(11, "ping"), session_, {{"MCP-Protocol-Version", "1999-01-01"}});
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.response(11)["error"]["data"]["requested"], "1999-01-01");
+  EXPECT_EQ(client_.del(session_, {{"MCP-Protocol-Version", "1999-01-01"}}).status, 400);
+  // Not required on initialize.
+  EXPECT_EQ(client_.post(McpClient::initialize(12)).status, 200);
+}
+
+TEST_F(ProtocolHttpTest, VersionNegotiation) {
+  for (const char* v : {"2025-03-26", "2025-06-18", "2025-11-25"}) {
+    EXPECT_EQ(client_.post(McpClient::initialize(1, v)).response(1)["result"]["protocolVersion"], v);
+  }
+  EXPECT_EQ(client_.post(McpClient::initialize(1, "1900-01-01")).response(1)["result"]["protocolVersion"], "2025-11-25");
+  const auto no_version = client_.post(McpClient::request(2, "initialize", {{"capabilities", json::object()}}));
+  EXPECT_EQ(no_version.response(2)["error"]["code"], -32602);
+  EXPECT_FALSE(no_version.has_header("Mcp-Session-Id"));
+}
+
+TEST_F(ProtocolHttpTest, SecondInitializeOnASessionIsRefused) {
+  const auto reply = client_.post(McpClient::initialize(13), session_);
+  EXPECT_EQ(reply.status, 400);
+  EXPECT_EQ(reply.response(13)["error"]["code"], -32600);
+}
+
+TEST_F(ProtocolHttpTest, OriginIsChecked) {
+  const auto evil = client_.post(McpClient::initialize(14), "", {{"Origin", "http://evil.example.com"}});
+  EXPECT_EQ(evil.status, 403);
+  EXPECT_TRUE(evil.response(nullptr).contains("error"));
+  EXPECT_EQ(client_.post(McpClient::initialize(15), "", {{"Origin", "http://localhost:6274"}}).status, 200);
+  EXPECT_TRUE(logs_.wait_for("refused Origin 'http://evil.example.com'"));
+}
+
+TEST_F(ProtocolHttpTest, BodiesOverTheLimitGet413) {
+  auto config = test_config();
+  config.max_body_bytes = 1024;
+  TestServer small(config);
+  auto client = small.client();
+  const auto session = client.open_session();
+  const auto reply = client.post(McpClient::tool_call(16, "echo", {{"text", std::string(4096, 'x')}}), session);
+  EXPECT_EQ(reply.status, 413);
+  EXPECT_EQ(reply.response(nullptr)["error"]["code"], -32000);
+  EXPECT_EQ(client.post(McpClient::request(17, "ping"), session).status, 200) << "the session survives";
+}
+
+TEST_F(ProtocolHttpTest, UnsupportedMethodsAndPaths) {
+  const auto put = client_.send("PUT", "/mcp", {{"Content-Type", "application/json"}}, "{}");
+  EXPECT_EQ(put.status, 405);
+  EXPECT_EQ(put.header("Allow"), "GET, POST, DELETE");
+  const auto nowhere = client_.get("/nowhere");
+  EXPECT_EQ(nowhere.status, 404);
+  EXPECT_EQ(nowhere.response(nullptr)["error"]["code"], -32000);
+  EXPECT_EQ(client_.get("/mcp", {{"Accept", "application/json"}, {"Mcp-Session-Id", session_}}).status, 406);
+}
+
+TEST_F(ProtocolHttpTest, NotificationsGet202AndAnEmptyBody) {
+  const auto reply = client_.post(McpClient::notification("notifications/initialized"), session_);
+  EXPECT_EQ(reply.status, 202);
+  EXPECT_TRUE(reply.body.empty());
+  const auto unknown = client_.post(McpClient::notification("notifications/cancelled", {{"requestId", 999}}), session_);
+  EXPECT_EQ(unknown.status, 202) << "cancelling an unknown request is ignored";
+}
+
+TEST_F(ProtocolHttpTest, BatchesOnlyOn20250326Sessions) {
+  const auto old_session = client_.open_session("2025-03-26");
+  const json batch = json::array({McpClient::request(20, "ping"), McpClient::notification("notifications/initialized"),
+                                  McpClient::tool_call(21, "echo", {{"text", "b"}}), json{{"jsonrpc", "2.0"}, {"id", 22}}});
+  const auto reply = client_.post(batch, old_session);
+  ASSERT_EQ(reply.status, 200);
+  EXPECT_EQ(reply.response(20)["result"], json::object());
+  EXPECT_EQ(reply.response(21)["result"]["content"][0]["text"], "b");
+  EXPECT_EQ(reply.response(22)["error"]["code"], -32600);
+
+  const auto json_mode = client_.post(batch, old_session, {{"Accept", "application/json"}});
+  auto parsed = json::parse(json_mode.body);
+  ASSERT_TRUE(parsed.is_array()) << json_mode.body;
+  EXPECT_EQ(parsed.size(), 3U);
+
+  const auto notes = json::array({McpClient::notification("notifications/initialized"),
+                                  McpClient::notification("notifications/initialized")});
+  EXPECT_EQ(client_.post(notes, old_session).status, 202);
+
+  const auto refused = client_.post(batch, session_);
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_EQ(refused.response(nullptr)["error"]["code"], -32600);
+  const auto batched_init = client_.post(json::array({McpClient::initialize(23)}));
+  EXPECT_EQ(batched_init.status, 400);
+}
+
+TEST_F(ProtocolHttpTest, ARequestIdStillInFlightCannotBeReused) {
+  StreamClient call(server_.port());
+  ASSERT_TRUE(call.post("/mcp", McpClient::tool_call(30, "gate", {{"name", "g"}}), session_));
+  ASSERT_EQ(call.read_head(), 200);
+  ASSERT_TRUE(server_.gates().wait_entered("g"));
+  const auto dup = client_.post(McpClient::request(30, "ping"), session_);
+  EXPECT_EQ(dup.response(30)["error"]["code"], -32600);
+  server_.gates().release("g");
+  EXPECT_EQ(call.read_all().size(), 1U);
+}
+
+TEST_F(ProtocolHttpTest, JsonResponseMode) {
+  auto config = test_config();
+  config.response_mode = ResponseMode::json;
+  TestServer json_server(config);
+  auto client = json_server.client();
+  const auto session = client.open_session();
+  ASSERT_FALSE(session.empty());
+  const auto reply = client.post(McpClient::tool_call(31, "sleep", {{"ms", 20}}, "p"), session);
+  EXPECT_EQ(reply.header("Content-Type"), "application/json");
+  ASSERT_EQ(reply.messages.size(), 1U) << "progress has no stream to go to";
+  EXPECT_EQ(reply.response(31)["result"]["content"][0]["text"], "slept 20 ms");
+}
+
+TEST_F(ProtocolHttpTest, HealthReadinessAndMetrics) {
+  EXPECT_EQ(client_.get("/healthz").status, 200);
+  EXPECT_EQ(client_.get("/readyz").status, 200);
+  const auto metrics = client_.get("/metrics");
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find("graceway_sessions_open 1"), std::string::npos) << metrics.body;
+  EXPECT_NE(metrics.body.find("graceway_sessions_ended_total{reason=\"drained\"}"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace graceway::test
+
+namespace graceway::test {
+namespace {
+
+TEST(GetStreamTest, CarriesServerInitiatedMessagesAndKeepAlives) {
+  auto config = test_config();
+  config.keepalive_interval = std::chrono::milliseconds(50);
+  TestServer server(config);
+  auto client = server.client();
+  const auto session = client.open_session();
+  const auto quiet = client.open_session();
+  StreamClient get(server.port());
+  ASSERT_TRUE(get.send("GET", "/mcp", {{"Accept", "text/event-stream"}, {"Mcp-Session-Id", session}}));
+  ASSERT_EQ(get.read_head(), 200);
+
+  const json changed = McpClient::notification("notifications/tools/list_changed");
+  EXPECT_TRUE(server.server().notify(session, changed));
+  EXPECT_FALSE(server.server().notify(quiet, changed)) << "no stream, nothing queued";
+  EXPECT_FALSE(server.server().notify("unknown", changed));
+  EXPECT_EQ(server.server().broadcast(changed), 1U);
+  for (int i = 0; i < 2; ++i) {
+    const auto m = get.next_message();
+    ASSERT_TRUE(m);
+    EXPECT_EQ(*m, changed);
+  }
+  // An idle stream gets SSE comments; clients ignore them, proxies see traffic.
+  for (int waits = 0; waits < 100 && get.body_so_far().find(": keepalive\n\n") == std::string::npos; ++waits) {
+    ASSERT_FALSE(get.next_message(std::chrono::milliseconds(200))) << "no message expected, only comments";
+    ASSERT_FALSE(get.ended());
+  }
+  EXPECT_NE(get.body_so_far().find(": keepalive\n\n"), std::string::npos);
+  get.close();
+}
+
+}  // namespace
+}  // namespace graceway::test

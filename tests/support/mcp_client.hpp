@@ -1,0 +1,105 @@
+#pragma once
+// Clients for integration tests, over real loopback sockets.
+//   McpClient    request/response exchanges through cpp-httplib's client.
+//   StreamClient a raw socket that reads a streamed response event by event and can drop the
+//                connection at any moment (the "client leaves mid-stream" move).
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+namespace graceway::test {
+
+using json = nlohmann::json;
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+// The JSON-RPC messages carried by an SSE body (events with empty data are skipped).
+std::vector<json> parse_sse_messages(std::string_view body);
+
+struct Reply {
+  int status = 0;  // 0: no HTTP response at all
+  httplib::Headers headers;
+  std::string body;
+  std::vector<json> messages;  // from an SSE or JSON body
+
+  [[nodiscard]] std::string header(const std::string& name) const;
+  [[nodiscard]] bool has_header(const std::string& name) const { return headers.count(name) != 0; }
+  // The response (result or error) whose id is `id`; null when absent.
+  [[nodiscard]] json response(const json& id) const;
+};
+
+class McpClient {
+public:
+  explicit McpClient(std::uint16_t port, std::string path = "/mcp");
+
+  Reply post(const json& message, const std::string& session = {}, const HeaderList& extra = {});
+  Reply post_raw(const std::string& body, const HeaderList& headers);
+  Reply get(const std::string& path, const HeaderList& headers = {});  // finite responses only
+  Reply del(const std::string& session, const HeaderList& extra = {});
+  Reply send(const std::string& method, const std::string& path, const HeaderList& headers, const std::string& body = {});
+
+  // initialize (+ notifications/initialized). Returns the session id, or "" on failure.
+  std::string open_session(const std::string& version = "2025-11-25");
+
+  static json request(json id, const std::string& method, json params = nullptr);
+  static json tool_call(json id, const std::string& tool, json arguments, json progress_token = nullptr);
+  static json notification(const std::string& method, json params = nullptr);
+  static json initialize(json id, const std::string& version = "2025-11-25");
+  static HeaderList mcp_headers(const std::string& session = {});
+
+  [[nodiscard]] const std::string& path() const { return path_; }
+
+private:
+  httplib::Client http_;
+  std::string path_;
+};
+
+class StreamClient {
+public:
+  explicit StreamClient(std::uint16_t port);
+  ~StreamClient();
+  StreamClient(const StreamClient&) = delete;
+  StreamClient& operator=(const StreamClient&) = delete;
+
+  bool send(const std::string& method, const std::string& path, const HeaderList& headers, const std::string& body = {});
+  // POST of one JSON-RPC message with the usual MCP headers.
+  bool post(const std::string& path, const json& message, const std::string& session = {});
+  // Reads the status line and headers; the status, or 0 on timeout or EOF.
+  int read_head(std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  [[nodiscard]] std::string header(const std::string& name) const;
+  // The next JSON-RPC message of an SSE body; nullopt at the end of the body or on timeout.
+  std::optional<json> next_message(std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  // Everything until the end of the body.
+  std::vector<json> read_all(std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  // Raw body bytes decoded so far (SSE comments included).
+  [[nodiscard]] const std::string& body_so_far() const { return body_; }
+  [[nodiscard]] bool ended() const { return ended_; }  // the body is complete
+  // Drops the connection (RST-free close).
+  void close();
+
+private:
+  bool fill(std::chrono::steady_clock::time_point deadline);
+  void decode();
+
+  int fd_ = -1;
+  std::string raw_;       // bytes received, not yet decoded
+  std::string body_;      // decoded body bytes
+  std::size_t consumed_ = 0;  // body_ bytes already returned as events
+  httplib::Headers headers_;
+  bool head_done_ = false;
+  bool chunked_ = false;
+  std::size_t content_left_ = 0;
+  std::size_t chunk_left_ = 0;
+  bool in_chunk_data_ = false;
+  bool ended_ = false;
+  bool eof_ = false;
+};
+
+}  // namespace graceway::test

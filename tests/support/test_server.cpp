@@ -1,0 +1,37 @@
+#include "support/test_server.hpp"
+
+#include <stdexcept>
+
+#include "graceway/demo_tools.hpp"
+
+namespace graceway::test {
+
+ServerConfig test_config() {
+  ServerConfig config;
+  config.host = "127.0.0.1";
+  config.port = 0;
+  config.drain_timeout = std::chrono::seconds(30);
+  config.shutdown_timeout = std::chrono::seconds(30);
+  config.session_idle_timeout = std::chrono::milliseconds(0);
+  config.http_threads = 128;
+  config.tool_threads = 8;
+  config.disconnect_check_interval = std::chrono::milliseconds(10);
+  return config;
+}
+
+TestServer::TestServer(ServerConfig config) : config_(std::move(config)) {
+  ToolRegistry tools;
+  add_demo_tools(tools);
+  gates_.install(tools);
+  Server::Options options;
+  options.session_ids = std::make_shared<SequentialSessionIds>("test-session-");
+  server_ = std::make_unique<Server>(config_, std::move(tools), std::move(options));
+  if (auto ec = server_->start()) throw std::runtime_error("test server failed to start: " + ec.message());
+}
+
+TestServer::~TestServer() {
+  gates_.release_all();
+  server_.reset();
+}
+
+}  // namespace graceway::test

@@ -1,0 +1,25 @@
+#include "graceway/config.hpp"
+
+#include <gtest/gtest.h>
+
+namespace graceway {
+namespace {
+
+TEST(ConfigTest, DefaultsAreValid) { EXPECT_TRUE(validate(ServerConfig{}).empty()); }
+
+TEST(ConfigTest, EachProblemNamesItsFlag) {
+  ServerConfig c;
+  c.draining_status = 500;
+  c.max_sessions = 0;
+  c.path = "mcp";
+  c.http_threads = 1;
+  const auto problems = validate(c);
+  ASSERT_EQ(problems.size(), 4U);
+  EXPECT_NE(problems[0].find("--path"), std::string::npos);
+  EXPECT_NE(problems[1].find("--draining-status"), std::string::npos);
+  EXPECT_NE(problems[2].find("--max-sessions"), std::string::npos);
+  EXPECT_NE(problems[3].find("--http-threads"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace graceway

@@ -1,0 +1,111 @@
+#include "transport/reply_stream.hpp"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+namespace graceway {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+json response(int id) { return {{"jsonrpc", "2.0"}, {"id", id}, {"result", json::object()}}; }
+json note(int n) { return {{"jsonrpc", "2.0"}, {"method", "notifications/progress"}, {"params", {{"progress", n}}}}; }
+
+TEST(ReplyStreamTest, SseCarriesNotificationsThenTheResponseThenEnds) {
+  Metrics m;
+  ReplyStream s(ReplyStream::Format::sse, false, 8, m);
+  s.expect("i:1");
+  EXPECT_TRUE(s.push(note(1)));
+  std::string out;
+  EXPECT_EQ(s.next(0ms, out), ReplyStream::Next::data);
+  EXPECT_EQ(out, "event: message\ndata: " + note(1).dump() + "\n\n");
+  EXPECT_EQ(s.next(0ms, out), ReplyStream::Next::idle);
+  EXPECT_TRUE(s.complete("i:1", response(1)));
+  EXPECT_EQ(s.next(0ms, out), ReplyStream::Next::data);
+  EXPECT_EQ(s.next(0ms, out), ReplyStream::Next::end);
+  EXPECT_FALSE(s.push(note(2))) << "nothing after the response";
+  EXPECT_FALSE(s.complete("i:1", response(1)));
+  EXPECT_EQ(m.late_results.load(), 1U);
+}
+
+TEST(ReplyStreamTest, JsonModeWritesOneBodyWhenEveryResponseIsIn) {
+  Metrics m;
+  ReplyStream s(ReplyStream::Format::json, true, 8, m);
+  s.expect("i:1");
+  s.expect("i:2");
+  EXPECT_FALSE(s.push(note(1))) << "JSON mode has no stream for notifications";
+  EXPECT_EQ(m.dropped_writes.load(), 0U);
+  EXPECT_TRUE(s.complete("i:2", response(2)));
+  std::string out;
+  EXPECT_EQ(s.next(0ms, out), ReplyStream::Next::idle);
+  EXPECT_TRUE(s.complete("i:1", response(1)));
+  EXPECT_EQ(s.next(0ms, out), ReplyStream::Next::data);
+  const auto body = json::parse(out);
+  ASSERT_TRUE(body.is_array());
+  EXPECT_EQ(body.size(), 2U);
+  EXPECT_EQ(s.next(0ms, out), ReplyStream::Next::end);
+}
+
+TEST(ReplyStreamTest, WritesAfterTheClientLeftAreDroppedAndCounted) {
+  Metrics m;
+  ReplyStream s(ReplyStream::Format::sse, false, 8, m);
+  s.expect("i:1");
+  s.expect("i:2");
+  std::vector<std::string> told;
+  s.on_gone([&](std::vector<std::string> keys) { told = std::move(keys); });
+  s.push(note(1));
+  s.mark_gone();
+  EXPECT_EQ(m.dropped_writes.load(), 1U) << "the queued notification was never written";
+  EXPECT_EQ(told.size(), 2U);
+  EXPECT_FALSE(s.push(note(2)));
+  EXPECT_FALSE(s.complete("i:1", response(1)));
+  EXPECT_EQ(m.dropped_writes.load(), 3U);
+  std::string out;
+  EXPECT_EQ(s.next(0ms, out), ReplyStream::Next::end);
+  s.mark_gone();  // idempotent
+  EXPECT_EQ(m.dropped_writes.load(), 3U);
+}
+
+TEST(ReplyStreamTest, NotificationsBeyondTheBoundAreDroppedButResponsesAreNot) {
+  Metrics m;
+  ReplyStream s(ReplyStream::Format::sse, false, 2, m);
+  s.expect("i:1");
+  EXPECT_TRUE(s.push(note(1)));
+  EXPECT_TRUE(s.push(note(2)));
+  EXPECT_FALSE(s.push(note(3)));
+  EXPECT_EQ(m.dropped_writes.load(), 1U);
+  EXPECT_TRUE(s.complete("i:1", response(1)));
+  std::string out;
+  EXPECT_EQ(s.next(0ms, out), ReplyStream::Next::data);
+  EXPECT_EQ(out.find("\"progress\":3"), std::string::npos);
+  EXPECT_NE(out.find("\"id\":1"), std::string::npos);
+}
+
+TEST(ReplyStreamTest, StandaloneStreamEndsOnClose) {
+  Metrics m;
+  ReplyStream s(ReplyStream::Format::sse, false, 8, m);
+  EXPECT_FALSE(s.finished());
+  EXPECT_TRUE(s.push(note(1)));
+  s.close();
+  std::string out;
+  EXPECT_EQ(s.next(0ms, out), ReplyStream::Next::data) << "what was queued is still written";
+  EXPECT_EQ(s.next(0ms, out), ReplyStream::Next::end);
+}
+
+TEST(ReplyStreamTest, TheConsumerWakesWhenAProducerPushes) {
+  Metrics m;
+  ReplyStream s(ReplyStream::Format::sse, false, 8, m);
+  s.expect("i:1");
+  std::jthread producer([&] { s.complete("i:1", response(1)); });
+  std::string out;
+  // Bounded wait: returns as soon as the response is in.
+  auto next = s.next(20s, out);
+  while (next == ReplyStream::Next::idle) next = s.next(20s, out);
+  EXPECT_EQ(next, ReplyStream::Next::data);
+  EXPECT_NE(out.find("\"id\":1"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace graceway
