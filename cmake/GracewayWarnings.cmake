@@ -2,5 +2,5 @@
 add_library(graceway_warnings INTERFACE)
 target_compile_options(graceway_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
-  -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough
+  -Woverloaded-virtual -Wimplicit-fallthrough
   $<$<BOOL:${GRACEWAY_WARNINGS_AS_ERRORS}>:-Werror>)

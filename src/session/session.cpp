@@ -58,7 +58,7 @@ void Session::touch() {
   last_activity_ = env_.clock->now();
 }
 
-Session::Begin Session::begin_request(InFlightRequest request) {
+Session::Begin Session::begin_request(InFlightRequest&& request) {
   auto key = jsonrpc::key_of(request.id);
   {
     std::lock_guard lock(mu_);

@@ -84,7 +84,7 @@ public:
     InFlightGuard guard;  // set when admitted
   };
   // Admits a request if the session is open, in the same critical section that checks it.
-  Begin begin_request(InFlightRequest request);
+  Begin begin_request(InFlightRequest&& request);
   // notifications/cancelled: stops the request and drops its response. False if unknown.
   bool cancel_request(const std::string& key);
   // The client of these requests went away: stop them (their results will be dropped).

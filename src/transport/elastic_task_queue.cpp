@@ -30,7 +30,11 @@ void ElasticTaskQueue::enqueue(std::function<void()> fn) {
   std::unique_lock lock(mu_);
   if (shutdown_) return;
   reap_exited_locked();
-  if (idle_ > jobs_.size()) {
+  // Threads not inside a connection (idle, just started, or between two jobs) take queued jobs
+  // without anyone waiting on a busy one; only jobs beyond them count against the queue bound.
+  const std::size_t free_threads = threads_.size() - busy_;
+  const std::size_t waiting = jobs_.size() > free_threads ? jobs_.size() - free_threads : 0;
+  if (jobs_.size() < free_threads) {
     jobs_.push_back(std::move(fn));
     lock.unlock();
     cv_.notify_one();
@@ -41,8 +45,10 @@ void ElasticTaskQueue::enqueue(std::function<void()> fn) {
     threads_.emplace_back([this] { work(); });
     return;
   }
-  if (jobs_.size() < max_queued_) {
+  if (waiting < max_queued_) {
     jobs_.push_back(std::move(fn));
+    lock.unlock();
+    cv_.notify_one();
     return;
   }
   ++metrics_.http_overload_rejections;
@@ -55,9 +61,7 @@ void ElasticTaskQueue::enqueue(std::function<void()> fn) {
 void ElasticTaskQueue::work() {
   std::unique_lock lock(mu_);
   for (;;) {
-    ++idle_;
     const bool woke = cv_.wait_for(lock, idle_retire_, [this] { return shutdown_ || !jobs_.empty(); });
-    --idle_;
     if (jobs_.empty()) {
       if (shutdown_) return;
       if (!woke) {
@@ -69,10 +73,12 @@ void ElasticTaskQueue::work() {
     }
     auto job = std::move(jobs_.front());
     jobs_.pop_front();
+    ++busy_;
     lock.unlock();
     job();
     job = nullptr;
     lock.lock();
+    --busy_;
   }
 }
 

@@ -52,7 +52,7 @@ private:
   std::deque<std::function<void()>> jobs_;
   std::list<std::thread> threads_;                // owned; joined on retire or shutdown
   std::vector<std::thread::id> exited_;           // retired threads waiting to be joined
-  std::size_t idle_ = 0;
+  std::size_t busy_ = 0;                          // threads inside a connection
   bool shutdown_ = false;
 
   std::condition_variable overflow_cv_;

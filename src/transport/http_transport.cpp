@@ -163,7 +163,8 @@ void HttpTransport::wake_idle_connections() const {
   DIR* dir = ::opendir("/proc/self/fd");
   if (dir == nullptr) return;
   int woken = 0;
-  while (const dirent* entry = ::readdir(dir)) {
+  // readdir on a DIR* that no other thread touches is safe (readdir_r is deprecated).
+  while (const dirent* entry = ::readdir(dir)) {  // NOLINT(concurrency-mt-unsafe)
     char* end = nullptr;
     const long fd = std::strtol(entry->d_name, &end, 10);
     if (end == entry->d_name || *end != '\0' || fd == ::dirfd(dir)) continue;
@@ -486,7 +487,7 @@ void HttpTransport::respond(Response& res, const std::shared_ptr<ReplyStream>& s
   serve_stream(res, stream, nullptr);
 }
 
-void HttpTransport::serve_stream(Response& res, std::shared_ptr<ReplyStream> stream, std::function<void()> on_end) {
+void HttpTransport::serve_stream(Response& res, const std::shared_ptr<ReplyStream>& stream, std::function<void()> on_end) {
   {
     std::lock_guard lock(streams_mu_);
     ++streams_;
@@ -565,7 +566,7 @@ void HttpTransport::handle_get(const Request& req, Response& res) {
         res.status = 200;
         set_sse_headers(res);
         const ReplyStream* raw = stream.get();
-        serve_stream(res, std::move(stream), [session = target.session, raw] { session->detach_stream(raw); });
+        serve_stream(res, stream, [session = target.session, raw] { session->detach_stream(raw); });
         return;
       }
     }

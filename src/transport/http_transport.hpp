@@ -87,7 +87,7 @@ private:
   [[nodiscard]] std::chrono::seconds server_retry_after() const;
 
   void respond(Response& res, const std::shared_ptr<ReplyStream>& stream);
-  void serve_stream(Response& res, std::shared_ptr<ReplyStream> stream, std::function<void()> on_end);
+  void serve_stream(Response& res, const std::shared_ptr<ReplyStream>& stream, std::function<void()> on_end);
   void wake_idle_connections() const;
 
   const ServerConfig& config_;

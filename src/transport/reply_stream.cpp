@@ -106,7 +106,7 @@ std::string ReplyStream::take_body() {
     queued_.clear();
     queued_notifications_ = 0;
   } else if (batch_) {
-    body = "[";
+    body.push_back('[');  // not `body = "["`: GCC 12 -Wrestrict false positive (PR 105329)
     for (std::size_t i = 0; i < json_responses_.size(); ++i) {
       if (i != 0) body += ',';
       body += json_responses_[i];

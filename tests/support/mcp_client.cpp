@@ -100,10 +100,10 @@ Reply McpClient::send(const std::string& method, const std::string& path, const 
 
 Reply McpClient::post(const json& message, const std::string& session, const HeaderList& extra) {
   auto headers = mcp_headers(session);
-  for (const auto& [name, value] : extra) {
+  for (const auto& header : extra) {
     // An extra header replaces a default of the same name.
-    std::erase_if(headers, [&](const auto& h) { return ::strcasecmp(h.first.c_str(), name.c_str()) == 0; });
-    headers.emplace_back(name, value);
+    std::erase_if(headers, [&](const auto& h) { return ::strcasecmp(h.first.c_str(), header.first.c_str()) == 0; });
+    headers.push_back(header);
   }
   return send("POST", path_, headers, message.dump());
 }
