@@ -16,16 +16,6 @@ using namespace std::chrono_literals;
 
 class AdmissionHttpTest : public ::testing::Test {
 protected:
-  // Starts a gate call on `session` and returns once the tool is running.
-  std::unique_ptr<StreamClient> start_gate(TestServer& server, const std::string& session, const std::string& gate,
-                                           int id = 100, const std::string& tool = "gate") {
-    auto stream = std::make_unique<StreamClient>(server.port());
-    EXPECT_TRUE(stream->post("/mcp", McpClient::tool_call(id, tool, {{"name", gate}}), session));
-    EXPECT_EQ(stream->read_head(), 200);
-    EXPECT_TRUE(server.gates().wait_entered(gate));
-    return stream;
-  }
-
   LogCapture logs_;
 };
 
@@ -60,7 +50,7 @@ TEST_F(AdmissionHttpTest, InitializeWhileTheServerDrainsGets503WithRetryAfter) {
   TestServer server(config);
   auto client = server.client();
   const auto session = client.open_session();
-  auto work = start_gate(server, session, "g");
+  auto work = server.start_gate(session, "g");
   server.server().shutdown();
 
   const auto reply = client.post(McpClient::initialize(2));
@@ -131,7 +121,7 @@ TEST_F(AdmissionHttpTest, RequestOnADrainingSessionGets503WithRetryAfterAndItsId
   TestServer server;
   auto client = server.client();
   const auto session = client.open_session();
-  auto work = start_gate(server, session, "g");
+  auto work = server.start_gate(session, "g");
   ASSERT_EQ(client.del(session).status, 200);
   ASSERT_EQ(server.server().session_state(session), SessionState::draining);
 
@@ -150,7 +140,7 @@ TEST_F(AdmissionHttpTest, DrainingStatus404AnswersDrainingSessionsWith404) {
   TestServer server(config);
   auto client = server.client();
   const auto session = client.open_session();
-  auto work = start_gate(server, session, "g");
+  auto work = server.start_gate(session, "g");
   ASSERT_EQ(client.del(session).status, 200);
   const auto reply = client.post(McpClient::request(9, "tools/list"), session);
   EXPECT_EQ(reply.status, 404);
@@ -168,7 +158,7 @@ TEST_F(AdmissionHttpTest, NotificationsAndResponsesGet202WhileOpenOrDraining) {
   EXPECT_TRUE(open.body.empty());
   EXPECT_EQ(client.post(json{{"jsonrpc", "2.0"}, {"id", 77}, {"result", json::object()}}, session).status, 202);
 
-  auto work = start_gate(server, session, "g", 10);
+  auto work = server.start_gate(session, "g", 10);
   ASSERT_EQ(client.del(session).status, 200);
   EXPECT_EQ(client.post(json{{"jsonrpc", "2.0"}, {"id", 78}, {"result", json::object()}}, session).status, 202);
   // The cancellation reaches the running tool, and the drain then completes.
@@ -185,16 +175,14 @@ TEST_F(AdmissionHttpTest, GetOpensTheStreamWhileOpenAndOnlyOne) {
   TestServer server;
   auto client = server.client();
   const auto session = client.open_session();
-  StreamClient get(server.port());
-  ASSERT_TRUE(get.send("GET", "/mcp", {{"Accept", "text/event-stream"}, {"Mcp-Session-Id", session}}));
-  ASSERT_EQ(get.read_head(), 200);
-  EXPECT_EQ(get.header("Content-Type"), "text/event-stream");
+  auto get = server.open_get_stream(session);
+  EXPECT_EQ(get->header("Content-Type"), "text/event-stream");
   const auto second = client.get("/mcp", {{"Accept", "text/event-stream"}, {"Mcp-Session-Id", session}});
   EXPECT_EQ(second.status, 409);
   // DELETE with nothing in flight closes the session at once, which ends the stream.
   EXPECT_EQ(client.del(session).status, 200);
-  EXPECT_TRUE(get.read_all().empty());
-  EXPECT_TRUE(get.ended());
+  EXPECT_TRUE(get->read_all().empty());
+  EXPECT_TRUE(get->ended());
 }
 
 TEST_F(AdmissionHttpTest, DeleteOfAnIdleSessionClosesItAtOnce) {
@@ -212,7 +200,7 @@ TEST_F(AdmissionHttpTest, DeleteWhileDrainingAnswersTheSameAndKeepsTheDeadline) 
   TestServer server;
   auto client = server.client();
   const auto session = client.open_session();
-  auto work = start_gate(server, session, "g");
+  auto work = server.start_gate(session, "g");
   ASSERT_EQ(client.del(session).status, 200);
   const auto before = retry_after(client.post(McpClient::request(12, "ping"), session));
   EXPECT_EQ(client.del(session).status, 200);
@@ -230,7 +218,7 @@ TEST_F(AdmissionHttpTest, ANewInitializeIsNeverRefusedBecauseOthersDrain) {
   TestServer server(config);
   auto client = server.client();
   const auto draining = client.open_session();
-  auto work = start_gate(server, draining, "g");
+  auto work = server.start_gate(draining, "g");
   ASSERT_EQ(client.del(draining).status, 200);
   ASSERT_EQ(server.server().session_state(draining), SessionState::draining);
   const auto fresh = client.open_session();

@@ -16,13 +16,6 @@ class DrainTest : public ::testing::Test {
 protected:
   void TearDown() override { EXPECT_TRUE(logs_.errors().empty()) << logs_.errors().front().text; }
 
-  std::unique_ptr<StreamClient> start_call(TestServer& server, const std::string& session, const json& message) {
-    auto stream = std::make_unique<StreamClient>(server.port());
-    EXPECT_TRUE(stream->post("/mcp", message, session));
-    EXPECT_EQ(stream->read_head(), 200);
-    return stream;
-  }
-
   LogCapture logs_;
 };
 
@@ -30,8 +23,7 @@ TEST_F(DrainTest, DeleteWhileAToolRunsStillDeliversItsResult) {
   TestServer server;
   auto client = server.client();
   const auto session = client.open_session();
-  auto call = start_call(server, session, McpClient::tool_call(1, "gate", {{"name", "g"}}));
-  ASSERT_TRUE(server.gates().wait_entered("g"));
+  auto call = server.start_gate(session, "g", 1);
 
   const auto del = client.del(session);
   EXPECT_EQ(del.status, 200) << "DELETE answers at once while the tool still runs";
@@ -52,7 +44,7 @@ TEST_F(DrainTest, DeleteWhileAStreamIsMidProgressKeepsStreaming) {
   TestServer server;
   auto client = server.client();
   const auto session = client.open_session();
-  auto call = start_call(server, session, McpClient::tool_call(1, "sleep", {{"ms", 300}}, "tok"));
+  auto call = server.start_call(session, McpClient::tool_call(1, "sleep", {{"ms", 300}}, "tok"));
   const auto first = call->next_message();
   ASSERT_TRUE(first);
   EXPECT_EQ((*first)["method"], "notifications/progress");
@@ -78,8 +70,7 @@ TEST_F(DrainTest, TheWindowEndsOnAToolThatIgnoresCancellation) {
   TestServer server(config);
   auto client = server.client();
   const auto session = client.open_session();
-  auto call = start_call(server, session, McpClient::tool_call("slow", "stubborn_gate", {{"name", "s"}}));
-  ASSERT_TRUE(server.gates().wait_entered("s"));
+  auto call = server.start_gate(session, "s", "slow", "stubborn_gate");
 
   ASSERT_EQ(client.del(session).status, 200);
   const auto refused = client.post(McpClient::request(3, "ping"), session);
@@ -110,7 +101,7 @@ TEST_F(DrainTest, JsonModeCompletesTheHttpRequestAtTheDeadline) {
   TestServer server(config);
   auto client = server.client();
   const auto session = client.open_session();
-  auto call = start_call(server, session, McpClient::tool_call(5, "stubborn_gate", {{"name", "s"}}));
+  auto call = server.start_call(session, McpClient::tool_call(5, "stubborn_gate", {{"name", "s"}}));
   EXPECT_EQ(call->header("Content-Type"), "application/json");
   ASSERT_TRUE(server.gates().wait_entered("s"));
   ASSERT_EQ(client.del(session).status, 200);
@@ -126,8 +117,7 @@ TEST_F(DrainTest, AClientThatDisconnectsMidStreamCancelsItsRequest) {
   TestServer server;
   auto client = server.client();
   const auto session = client.open_session();
-  auto call = start_call(server, session, McpClient::tool_call(6, "gate", {{"name", "g"}}));
-  ASSERT_TRUE(server.gates().wait_entered("g"));
+  auto call = server.start_gate(session, "g", 6);
   call->close();
 
   EXPECT_EQ(server.gates().wait_exited("g"), GateBoard::Outcome::cancelled);
@@ -143,8 +133,7 @@ TEST_F(DrainTest, AClientThatLeavesADrainingSessionLetsItClose) {
   TestServer server;
   auto client = server.client();
   const auto session = client.open_session();
-  auto call = start_call(server, session, McpClient::tool_call(8, "gate", {{"name", "g"}}));
-  ASSERT_TRUE(server.gates().wait_entered("g"));
+  auto call = server.start_gate(session, "g", 8);
   ASSERT_EQ(client.del(session).status, 200);
   call->close();
   EXPECT_EQ(server.gates().wait_exited("g"), GateBoard::Outcome::cancelled);
@@ -155,8 +144,7 @@ TEST_F(DrainTest, NotificationsCancelledDuringTheDrainIsHonoured) {
   TestServer server;
   auto client = server.client();
   const auto session = client.open_session();
-  auto call = start_call(server, session, McpClient::tool_call(9, "gate", {{"name", "g"}}));
-  ASSERT_TRUE(server.gates().wait_entered("g"));
+  auto call = server.start_gate(session, "g", 9);
   ASSERT_EQ(client.del(session).status, 200);
   EXPECT_EQ(client.post(McpClient::notification("notifications/cancelled", {{"requestId", 9}, {"reason", "bye"}}), session).status,
             202);
@@ -172,9 +160,7 @@ TEST_F(DrainTest, IdleSessionsExpireButAnOpenGetStreamCountsAsActivity) {
   TestServer server(config);
   auto client = server.client();
   const auto watched = client.open_session();
-  StreamClient get(server.port());
-  ASSERT_TRUE(get.send("GET", "/mcp", {{"Accept", "text/event-stream"}, {"Mcp-Session-Id", watched}}));
-  ASSERT_EQ(get.read_head(), 200);
+  auto get = server.open_get_stream(watched);
 
   // Opened after `watched`, so it can only expire after `watched` would have, were the stream
   // not activity.
@@ -183,7 +169,7 @@ TEST_F(DrainTest, IdleSessionsExpireButAnOpenGetStreamCountsAsActivity) {
   EXPECT_EQ(server.server().session_state(watched), SessionState::open);
   EXPECT_EQ(client.post(McpClient::request(10, "ping"), idle).status, 404);
 
-  get.close();
+  get->close();
   EXPECT_TRUE(logs_.wait_for("session " + watched + ": open -> closed (idle)"));
 }
 
@@ -196,12 +182,8 @@ TEST_F(DrainTest, BusyHttpThreadsQueueThenAnswer503) {
   const auto a = setup.open_session();
   const auto b = setup.open_session();
   // Two long-lived streams hold both HTTP threads (read_head proves each is being served).
-  StreamClient first(server.port());
-  StreamClient second(server.port());
-  ASSERT_TRUE(first.send("GET", "/mcp", {{"Accept", "text/event-stream"}, {"Mcp-Session-Id", a}}));
-  ASSERT_EQ(first.read_head(), 200);
-  ASSERT_TRUE(second.send("GET", "/mcp", {{"Accept", "text/event-stream"}, {"Mcp-Session-Id", b}}));
-  ASSERT_EQ(second.read_head(), 200);
+  auto first = server.open_get_stream(a);
+  auto second = server.open_get_stream(b);
 
   // The next connection waits in the bounded queue; the one after it is answered at once.
   StreamClient queued(server.port());
@@ -214,12 +196,12 @@ TEST_F(DrainTest, BusyHttpThreadsQueueThenAnswer503) {
   EXPECT_EQ(server.server().metrics().http_overload_rejections.load(), 1U);
 
   // A thread frees up and the queued connection is served.
-  first.close();
+  first->close();
   EXPECT_EQ(queued.read_head(), 200);
   const auto pong = queued.read_all();
   ASSERT_EQ(pong.size(), 1U);
   EXPECT_EQ(pong[0]["id"], 11);
-  second.close();
+  second->close();
 }
 
 }  // namespace

@@ -179,14 +179,11 @@ TEST_F(ProtocolHttpTest, BatchesOnlyOn20250326Sessions) {
 }
 
 TEST_F(ProtocolHttpTest, ARequestIdStillInFlightCannotBeReused) {
-  StreamClient call(server_.port());
-  ASSERT_TRUE(call.post("/mcp", McpClient::tool_call(30, "gate", {{"name", "g"}}), session_));
-  ASSERT_EQ(call.read_head(), 200);
-  ASSERT_TRUE(server_.gates().wait_entered("g"));
+  auto call = server_.start_gate(session_, "g", 30);
   const auto dup = client_.post(McpClient::request(30, "ping"), session_);
   EXPECT_EQ(dup.response(30)["error"]["code"], -32600);
   server_.gates().release("g");
-  EXPECT_EQ(call.read_all().size(), 1U);
+  EXPECT_EQ(call->read_all().size(), 1U);
 }
 
 TEST_F(ProtocolHttpTest, JsonResponseMode) {
@@ -224,9 +221,8 @@ TEST(GetStreamTest, CarriesServerInitiatedMessagesAndKeepAlives) {
   auto client = server.client();
   const auto session = client.open_session();
   const auto quiet = client.open_session();
-  StreamClient get(server.port());
-  ASSERT_TRUE(get.send("GET", "/mcp", {{"Accept", "text/event-stream"}, {"Mcp-Session-Id", session}}));
-  ASSERT_EQ(get.read_head(), 200);
+  auto stream = server.open_get_stream(session);
+  StreamClient& get = *stream;
 
   const json changed = McpClient::notification("notifications/tools/list_changed");
   EXPECT_TRUE(server.server().notify(session, changed));

@@ -62,11 +62,7 @@ TEST(RaceTest, FiftySessionsEachRaceDeleteAgainstTheirOwnPosts) {
       // Every other session has a tool running when its DELETE lands, so half the DELETEs
       // start a drain and half close at once.
       if (i % 2 == 0) {
-        in_flight[i] = std::make_unique<StreamClient>(server.port());
-        ASSERT_TRUE(in_flight[i]->post("/mcp", McpClient::tool_call("work", "gate", {{"name", "g" + std::to_string(i)}}),
-                                       sessions[i]));
-        ASSERT_EQ(in_flight[i]->read_head(), 200);
-        ASSERT_TRUE(server.gates().wait_entered("g" + std::to_string(i)));
+        in_flight[i] = server.start_gate(sessions[i], "g" + std::to_string(i), "work");
       }
     }
   }

@@ -18,10 +18,7 @@ TEST(ShutdownTest, InFlightWorkFinishesThenWaitReturnsZero) {
   TestServer server;
   auto client = server.client();
   const auto session = client.open_session();
-  StreamClient call(server.port());
-  ASSERT_TRUE(call.post("/mcp", McpClient::tool_call(1, "gate", {{"name", "g"}}), session));
-  ASSERT_EQ(call.read_head(), 200);
-  ASSERT_TRUE(server.gates().wait_entered("g"));
+  auto call = server.start_gate(session, "g", 1);
   const auto idle = client.open_session();
 
   server.server().shutdown();
@@ -39,7 +36,7 @@ TEST(ShutdownTest, InFlightWorkFinishesThenWaitReturnsZero) {
   EXPECT_TRUE(logs.wait_for("open -> closed (shutdown)"));
 
   server.gates().release("g");
-  const auto messages = call.read_all();
+  const auto messages = call->read_all();
   ASSERT_EQ(messages.size(), 1U);
   EXPECT_EQ(messages[0]["result"]["content"][0]["text"], "released g");
   EXPECT_EQ(waiter.get(), 0);
@@ -55,14 +52,11 @@ TEST(ShutdownTest, TheShutdownTimeoutCapsStubbornWork) {
   TestServer server(config);
   auto client = server.client();
   const auto session = client.open_session();
-  StreamClient call(server.port());
-  ASSERT_TRUE(call.post("/mcp", McpClient::tool_call(1, "stubborn_gate", {{"name", "s"}}), session));
-  ASSERT_EQ(call.read_head(), 200);
-  ASSERT_TRUE(server.gates().wait_entered("s"));
+  auto call = server.start_gate(session, "s", 1, "stubborn_gate");
 
   server.server().shutdown();
   auto waiter = std::async(std::launch::async, [&] { return server.server().wait(); });
-  const auto messages = call.read_all();
+  const auto messages = call->read_all();
   ASSERT_EQ(messages.size(), 1U);
   EXPECT_EQ(messages[0]["error"]["code"], -32000);
   EXPECT_TRUE(logs.wait_for("draining -> closed (deadline)"));
@@ -78,12 +72,10 @@ TEST(ShutdownTest, OpenGetStreamsEndAndTheProcessDrains) {
   TestServer server;
   auto client = server.client();
   const auto session = client.open_session();
-  StreamClient get(server.port());
-  ASSERT_TRUE(get.send("GET", "/mcp", {{"Accept", "text/event-stream"}, {"Mcp-Session-Id", session}}));
-  ASSERT_EQ(get.read_head(), 200);
+  auto get = server.open_get_stream(session);
   server.server().shutdown();
-  EXPECT_TRUE(get.read_all().empty());
-  EXPECT_TRUE(get.ended());
+  EXPECT_TRUE(get->read_all().empty());
+  EXPECT_TRUE(get->ended());
   EXPECT_EQ(server.server().wait(), 0);
   EXPECT_EQ(server.server().metrics().streams_open.load(), 0);
 }

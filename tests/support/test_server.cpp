@@ -1,5 +1,7 @@
 #include "support/test_server.hpp"
 
+#include <gtest/gtest.h>
+
 #include <stdexcept>
 
 #include "graceway/demo_tools.hpp"
@@ -27,6 +29,27 @@ TestServer::TestServer(ServerConfig config) : config_(std::move(config)) {
   options.session_ids = std::make_shared<SequentialSessionIds>("test-session-");
   server_ = std::make_unique<Server>(config_, std::move(tools), std::move(options));
   if (auto ec = server_->start()) throw std::runtime_error("test server failed to start: " + ec.message());
+}
+
+std::unique_ptr<StreamClient> TestServer::start_call(const std::string& session, const json& message) {
+  auto stream = std::make_unique<StreamClient>(port());
+  EXPECT_TRUE(stream->post(config_.path, message, session));
+  EXPECT_EQ(stream->read_head(), 200);
+  return stream;
+}
+
+std::unique_ptr<StreamClient> TestServer::start_gate(const std::string& session, const std::string& gate,
+                                                     const json& id, const std::string& tool) {
+  auto stream = start_call(session, McpClient::tool_call(id, tool, {{"name", gate}}));
+  EXPECT_TRUE(gates_.wait_entered(gate)) << "the " << tool << " call never started";
+  return stream;
+}
+
+std::unique_ptr<StreamClient> TestServer::open_get_stream(const std::string& session) {
+  auto stream = std::make_unique<StreamClient>(port());
+  EXPECT_TRUE(stream->send("GET", config_.path, {{"Accept", "text/event-stream"}, {"Mcp-Session-Id", session}}));
+  EXPECT_EQ(stream->read_head(), 200);
+  return stream;
 }
 
 TestServer::~TestServer() {

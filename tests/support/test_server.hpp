@@ -28,6 +28,14 @@ public:
   [[nodiscard]] McpClient client() const { return McpClient(port(), config_.path); }
   [[nodiscard]] const ServerConfig& config() const { return config_; }
 
+  // POSTs `message` on a raw connection; returns once the 200 response head is in.
+  std::unique_ptr<StreamClient> start_call(const std::string& session, const json& message);
+  // Starts `tool` ("gate" or "stubborn_gate") on gate `gate`; returns once the tool is running.
+  std::unique_ptr<StreamClient> start_gate(const std::string& session, const std::string& gate, const json& id = 100,
+                                           const std::string& tool = "gate");
+  // Opens the session's standalone GET stream; returns once its 200 head is in.
+  std::unique_ptr<StreamClient> open_get_stream(const std::string& session);
+
 private:
   ServerConfig config_;
   GateBoard gates_;                 // outlives the server: its tools point here
