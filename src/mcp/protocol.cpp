@@ -150,6 +150,13 @@ void Dispatcher::call_tool(const std::shared_ptr<Session>& session, const jsonrp
   auto held = std::make_shared<InFlightGuard>(std::move(guard));
   pool_.submit([tool, reply, key, id = *request.id, session_id = session->id(), arguments = std::move(arguments),
                 token = progress_token(params), held = std::move(held), stop = std::move(stop)]() mutable {
+    if (stop.stop_requested()) {
+      // Cancelled (client, deadline or cancellation) while waiting for a tool thread: nobody
+      // can receive the result, so the handler does not run at all.
+      log()->debug("session {}: {} ({}) cancelled before it started", session_id, tool->definition.name, key);
+      held->release();
+      return;
+    }
     ToolCallContext context(arguments, session_id, stop, token, reply);
     ToolResult result;
     try {

@@ -206,3 +206,29 @@ TEST_F(DrainTest, BusyHttpThreadsQueueThenAnswer503) {
 
 }  // namespace
 }  // namespace graceway::test
+
+namespace graceway::test {
+namespace {
+
+TEST(ToolQueueTest, ACallCancelledWhileQueuedNeverRuns) {
+  LogCapture logs;
+  auto config = test_config();
+  config.tool_threads = 1;
+  TestServer server(config);
+  auto client = server.client();
+  const auto session = client.open_session();
+  auto busy = server.start_gate(session, "only-thread", 1);  // holds the one tool thread
+  auto queued = server.start_call(session, McpClient::tool_call(2, "gate", {{"name", "never"}}));
+  EXPECT_EQ(client.post(McpClient::notification("notifications/cancelled", {{"requestId", 2}}), session).status, 202);
+  EXPECT_TRUE(queued->read_all().empty());
+  EXPECT_TRUE(queued->ended());
+
+  server.gates().release("only-thread");
+  EXPECT_EQ(busy->read_all().size(), 1U);
+  EXPECT_TRUE(logs.wait_for("gate (i:2) cancelled before it started"));
+  EXPECT_FALSE(server.gates().wait_entered("never", 1, std::chrono::milliseconds(0))) << "the handler never ran";
+  EXPECT_EQ(server.server().metrics().requests_in_flight.load(), 0);
+}
+
+}  // namespace
+}  // namespace graceway::test
