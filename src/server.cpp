@@ -191,10 +191,9 @@ int Server::wait() {
 
 int Server::run() {
   auto& s = *impl_;
-  if (auto ec = start()) {
-    log()->error("cannot listen on {}:{}: {}", s.config.host, s.config.port, ec.message());
-    return 1;
-  }
+  // Handlers are installed before the listener accepts anything, so a signal that arrives as
+  // soon as "listening on" is logged still drains instead of killing the process. Signals that
+  // arrive before the runtime thread runs are delivered once it does.
   s.runtime.watch_signals([this, &s](int signo) {
     if (!s.signalled) {
       s.signalled = true;
@@ -206,6 +205,10 @@ int Server::run() {
     spdlog::shutdown();
     std::_Exit(128 + signo);
   });
+  if (auto ec = start()) {
+    log()->error("cannot listen on {}:{}: {}", s.config.host, s.config.port, ec.message());
+    return 1;
+  }
   return wait();
 }
 

@@ -88,7 +88,8 @@ bool Session::cancel_request(const std::string& key) {
   {
     std::lock_guard lock(mu_);
     const auto it = in_flight_.find(key);
-    if (it == in_flight_.end()) return false;
+    if (it == in_flight_.end() || it->second.cancelled) return false;
+    it->second.cancelled = true;
     stop = it->second.stop;
     reply = it->second.reply;
     id = it->second.id;
@@ -224,8 +225,8 @@ bool Session::transition(std::unique_lock<std::mutex>& lock, SessionState next, 
   }
   for (auto& [key, request] : unfinished) {
     request.stop.request_stop();
-    ++m.deadline_errors;
-    if (request.reply) request.reply->complete(key, error_response(errc::drain_deadline, request.id));
+    if (request.cancelled || !request.reply) continue;
+    if (request.reply->complete(key, error_response(errc::drain_deadline, request.id))) ++m.deadline_errors;
   }
   if (stream) stream->close();
   if (env_.forget) env_.forget(id_);

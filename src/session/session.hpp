@@ -39,6 +39,7 @@ struct InFlightRequest {
   jsonrpc::RequestId id;
   std::stop_source stop;
   std::shared_ptr<ReplyStream> reply;
+  bool cancelled = false;  // by notifications/cancelled: its response slot is already gone
 };
 
 class Session;

@@ -381,3 +381,25 @@ TEST_F(SessionTest, DrainingSessionRefusesAGetStream) {
 
 }  // namespace
 }  // namespace graceway
+
+namespace graceway {
+namespace {
+
+TEST_F(SessionTest, TheDeadlineLeavesCancelledRequestsAlone) {
+  auto session = make_session();
+  auto stream = make_stream();
+  auto cancelled = admit(*session, 1, stream);
+  auto running = admit(*session, 2, stream);
+  ASSERT_TRUE(session->cancel_request(jsonrpc::key_of(jsonrpc::RequestId{1})));
+  EXPECT_FALSE(session->cancel_request(jsonrpc::key_of(jsonrpc::RequestId{1}))) << "cancelling twice is a no-op";
+  session->begin_drain(EndReason::remote_delete, 1s);
+  clock_.advance(1s);
+  fire_due();
+  ASSERT_EQ(session->state(), SessionState::closed);
+  EXPECT_EQ(metrics_.deadline_errors.load(), 1U) << "only the running request is answered with the error";
+  EXPECT_EQ(metrics_.late_results.load(), 0U);
+  EXPECT_EQ(metrics_.tool_calls_cancelled.load(), 1U);
+}
+
+}  // namespace
+}  // namespace graceway
