@@ -88,6 +88,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"sse", "json"}))
       ->capture_default_str();
   app.add_option("--max-body-bytes", max_body, "Largest request body; larger gets 413")->check(size_validator())->capture_default_str();
+  app.add_option("--max-json-depth", config.max_json_depth,
+                 "Deepest nesting of arrays/objects in a request body; deeper gets 400")
+      ->check(CLI::Range(4, 10000))
+      ->capture_default_str();
   app.add_option("--max-queued-events", config.max_queued_events,
                  "Messages queued per stream before notifications are dropped")
       ->check(CLI::PositiveNumber)

@@ -31,6 +31,7 @@ struct ServerConfig {
   // Requests and streams
   ResponseMode response_mode = ResponseMode::sse;
   std::size_t max_body_bytes = std::size_t{4} * 1024 * 1024;
+  std::size_t max_json_depth = 64;               // nesting of arrays/objects in a request body
   std::size_t max_queued_events = 1024;          // per stream; extra notifications are dropped
   std::chrono::milliseconds keepalive_interval{std::chrono::seconds(15)};  // 0: off
   std::chrono::milliseconds disconnect_check_interval{50};

@@ -48,10 +48,23 @@ struct Decoded {
   std::optional<Message> fatal; // the whole body is unusable (parse error, empty batch, scalar)
 };
 
+// How deep a body may nest arrays and objects. Copying and serialising a JSON value recurses,
+// so a small body of a million '[' would exhaust a thread's stack; such bodies are refused
+// before they are parsed.
+inline constexpr std::size_t kDefaultMaxDepth = 64;
+
+// True when `text` nests arrays/objects deeper than `max_depth` (strings are skipped). Linear,
+// allocation-free; meaningful for valid JSON, harmless for anything else.
+[[nodiscard]] bool nests_deeper_than(std::string_view text, std::size_t max_depth) noexcept;
+
 // Never throws, whatever the bytes.
-[[nodiscard]] Decoded decode(std::string_view body) noexcept;
+[[nodiscard]] Decoded decode(std::string_view body, std::size_t max_depth = kDefaultMaxDepth) noexcept;
 // Classifies one already-parsed value.
 [[nodiscard]] Message classify(const json& value) noexcept;
+
+// `object[key]` when `object` is an object and that member is a string; never throws, whatever
+// the client sent.
+[[nodiscard]] std::optional<std::string> string_member(const json& object, std::string_view key);
 
 // Builders for outgoing messages.
 [[nodiscard]] json make_result(const RequestId& id, json result);

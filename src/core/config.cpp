@@ -17,6 +17,7 @@ std::vector<std::string> validate(const ServerConfig& c) {
   require(c.session_idle_timeout.count() >= 0, "--session-idle-timeout must not be negative");
   require(c.max_sessions > 0, "--max-sessions must be at least 1");
   require(c.max_body_bytes > 0, "--max-body-bytes must be at least 1");
+  require(c.max_json_depth >= 4 && c.max_json_depth <= 10000, "--max-json-depth must be between 4 and 10000");
   require(c.max_queued_events > 0, "--max-queued-events must be at least 1");
   require(c.keepalive_interval.count() >= 0, "--keepalive-interval must not be negative");
   require(c.disconnect_check_interval.count() > 0, "--disconnect-check-interval must be greater than 0");

@@ -105,9 +105,45 @@ Message classify(const json& value) noexcept {
   }
 }
 
-Decoded decode(std::string_view body) noexcept {
+bool nests_deeper_than(std::string_view text, std::size_t max_depth) noexcept {
+  std::size_t depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (const char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"': in_string = true; break;
+      case '[':
+      case '{':
+        if (++depth > max_depth) return true;
+        break;
+      case ']':
+      case '}':
+        if (depth > 0) --depth;
+        break;
+      default: break;
+    }
+  }
+  return false;
+}
+
+Decoded decode(std::string_view body, std::size_t max_depth) noexcept {
   Decoded out;
   try {
+    if (nests_deeper_than(body, max_depth)) {
+      out.fatal = invalid(std::nullopt, errc::invalid_request,
+                          "JSON nested deeper than " + std::to_string(max_depth) + " levels");
+      return out;
+    }
     const json value = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
     if (value.is_discarded()) {
       out.fatal = invalid(std::nullopt, errc::parse_error, "body is not valid JSON");
@@ -133,6 +169,13 @@ Decoded decode(std::string_view body) noexcept {
     out.fatal = invalid(std::nullopt, errc::internal_error, "out of memory while decoding");
   }
   return out;
+}
+
+std::optional<std::string> string_member(const json& object, std::string_view key) {
+  if (!object.is_object()) return std::nullopt;
+  const auto it = object.find(key);
+  if (it == object.end() || !it->is_string()) return std::nullopt;
+  return it->get<std::string>();
 }
 
 json make_result(const RequestId& id, json result) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <limits>
+#include <optional>
 #include <string>
 
 namespace graceway {
@@ -47,6 +48,17 @@ ToolResult sleep(ToolContext& ctx) {
   return ToolResult::text("slept " + std::to_string(ms) + " ms");
 }
 
+// The value as an int64 when it is a JSON integer that fits; nullopt otherwise.
+std::optional<std::int64_t> exact_integer(const json& v) {
+  if (v.is_number_unsigned()) {
+    const auto u = v.get<std::uint64_t>();
+    if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return std::nullopt;
+    return static_cast<std::int64_t>(u);
+  }
+  if (v.is_number_integer()) return v.get<std::int64_t>();
+  return std::nullopt;
+}
+
 ToolResult add(ToolContext& ctx) {
   const auto& args = ctx.arguments();
   const auto a = args.find("a");
@@ -54,10 +66,12 @@ ToolResult add(ToolContext& ctx) {
   if (a == args.end() || b == args.end() || !a->is_number() || !b->is_number()) {
     return ToolResult::error("add: \"a\" and \"b\" must be numbers");
   }
+  // Integers stay exact when both fit in int64 and so does the sum; anything else is a double.
   json sum;
+  const auto x = exact_integer(*a);
+  const auto y = exact_integer(*b);
   std::int64_t exact = 0;
-  if (a->is_number_integer() && b->is_number_integer() &&
-      !__builtin_add_overflow(a->get<std::int64_t>(), b->get<std::int64_t>(), &exact)) {
+  if (x && y && !__builtin_add_overflow(*x, *y, &exact)) {
     sum = exact;
   } else {
     sum = a->get<double>() + b->get<double>();

@@ -342,7 +342,7 @@ void HttpTransport::handle_post(const Request& req, Response& res) {
   if (!accept.json) format = Format::sse;
   if (!accept.sse) format = Format::json;
 
-  const auto decoded = jsonrpc::decode(req.body);
+  const auto decoded = jsonrpc::decode(req.body, config_.max_json_depth);
   if (decoded.fatal) return refuse(res, decoded.fatal->problem, std::nullopt, nullptr, decoded.fatal->detail);
   if (!decoded.batch && decoded.items.front().kind == jsonrpc::Kind::invalid) {
     const auto& bad = decoded.items.front();
@@ -406,10 +406,10 @@ bool HttpTransport::initialize(Response& res, const jsonrpc::Message& request, F
     refuse(res, registry_.admissions_closed() ? errc::server_draining : errc::too_many_sessions, request.id);
     return false;
   }
-  std::string client = "unknown client";
-  if (const auto info = params.find("clientInfo"); info != params.end() && info->is_object()) {
-    client = info->value("name", std::string("?")) + " " + info->value("version", std::string("?"));
-  }
+  const auto info = params.find("clientInfo");
+  const json& client_info = info == params.end() ? params : *info;  // params has no name/version
+  const std::string client = jsonrpc::string_member(client_info, "name").value_or("?") + " " +
+                             jsonrpc::string_member(client_info, "version").value_or("?");
   log()->info("session {}: -> open (initialize; protocol {}, asked {}; {})", session->id(), version,
               requested->get<std::string>(), client);
   res.set_header(kSessionHeader, session->id());

@@ -69,6 +69,16 @@ TEST_F(ProtocolHttpTest, MalformedBodiesGet400WithJsonRpcErrors) {
   EXPECT_EQ(empty_batch.response(nullptr)["error"]["code"], -32600);
 }
 
+TEST_F(ProtocolHttpTest, DeeplyNestedBodiesGet400AndTheServerStaysUp) {
+  const std::string deep = std::string(1'000'000, '[') + std::string(1'000'000, ']');
+  const std::string body = R"({"jsonrpc":"2.0","id":40,"method":"tools/call","params":{"name":"echo","arguments":{"text":"x","deep":)" +
+                           deep + "}}}";
+  const auto reply = client_.post_raw(body, McpClient::mcp_headers(session_));
+  EXPECT_EQ(reply.status, 400);
+  EXPECT_EQ(reply.response(nullptr)["error"]["code"], -32600);
+  EXPECT_EQ(client_.post(McpClient::request(41, "ping"), session_).status, 200);
+}
+
 TEST_F(ProtocolHttpTest, ContentTypeAndAccept) {
   const std::string ping = McpClient::request(8, "ping").dump();
   auto text = client_.post_raw(ping, {{"Content-Type", "text/plain"}, {"Mcp-Session-Id", session_}});
@@ -106,6 +116,14 @@ TEST_F(ProtocolHttpTest, VersionNegotiation) {
   const auto no_version = client_.post(McpClient::request(2, "initialize", {{"capabilities", json::object()}}));
   EXPECT_EQ(no_version.response(2)["error"]["code"], -32602);
   EXPECT_FALSE(no_version.has_header("Mcp-Session-Id"));
+}
+
+TEST_F(ProtocolHttpTest, OddClientInfoIsNotAnError) {
+  for (const json& info : {json{{"name", 5}, {"version", json::array()}}, json("text"), json(nullptr)}) {
+    auto message = McpClient::initialize(1);
+    message["params"]["clientInfo"] = info;
+    EXPECT_EQ(client_.post(message).status, 200) << info.dump();
+  }
 }
 
 TEST_F(ProtocolHttpTest, SecondInitializeOnASessionIsRefused) {

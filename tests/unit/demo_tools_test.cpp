@@ -57,6 +57,10 @@ TEST(DemoToolsTest, AddKeepsIntegersExact) {
   EXPECT_EQ(r["structuredContent"]["sum"], 5);
   FakeContext reals(json{{"a", 0.5}, {"b", 0.25}});
   EXPECT_EQ(call("add", reals).to_json()["structuredContent"]["sum"], 0.75);
+  FakeContext huge(json{{"a", 18446744073709551615ULL}, {"b", 1}});
+  EXPECT_EQ(call("add", huge).to_json()["structuredContent"]["sum"], 18446744073709551616.0);
+  FakeContext overflow(json{{"a", 9223372036854775807LL}, {"b", 1}});
+  EXPECT_TRUE(call("add", overflow).to_json()["structuredContent"]["sum"].is_number_float());
   FakeContext bad(json{{"a", "2"}, {"b", 3}});
   EXPECT_TRUE(call("add", bad).is_error);
 }

@@ -75,6 +75,31 @@ TEST(JsonRpcTest, KeysKeepNumbersAndStringsApart) {
   EXPECT_FALSE(id_from_json(nlohmann::json(18446744073709551615ULL)));
 }
 
+TEST(JsonRpcTest, DepthIsMeasuredOutsideStrings) {
+  EXPECT_FALSE(nests_deeper_than(R"({"a":[1,{"b":2}]})", 3));
+  EXPECT_TRUE(nests_deeper_than(R"({"a":[1,{"b":2}]})", 2));
+  EXPECT_FALSE(nests_deeper_than(R"({"a":"[[[[[[{{{{"})", 1)) << "brackets inside strings do not count";
+  EXPECT_FALSE(nests_deeper_than(R"({"a":"\"[[[["})", 1)) << "an escaped quote does not end the string";
+  EXPECT_TRUE(nests_deeper_than(std::string(100, '['), 64));
+}
+
+TEST(JsonRpcTest, DeepBodiesAreRefusedBeforeParsing) {
+  const std::string deep = R"({"jsonrpc":"2.0","id":1,"method":"x","params":{"v":)" + std::string(1'000'000, '[') +
+                           std::string(1'000'000, ']') + "}}";
+  const auto d = decode(deep);
+  ASSERT_TRUE(d.fatal);
+  EXPECT_EQ(d.fatal->problem, errc::invalid_request);
+  std::string ok = R"({"jsonrpc":"2.0","id":1,"method":"x","params":{"v":)" + std::string(60, '[') + std::string(60, ']') + "}}";
+  EXPECT_FALSE(decode(ok).fatal);
+}
+
+TEST(JsonRpcTest, StringMemberNeverThrows) {
+  EXPECT_EQ(string_member({{"name", "x"}}, "name"), "x");
+  EXPECT_FALSE(string_member({{"name", 5}}, "name"));
+  EXPECT_FALSE(string_member(nlohmann::json::array(), "name"));
+  EXPECT_FALSE(string_member(nullptr, "name"));
+}
+
 TEST(JsonRpcTest, BuildersAndSerialisation) {
   EXPECT_EQ(serialize(make_result(RequestId{std::int64_t{1}}, {{"a", 1}})), R"({"id":1,"jsonrpc":"2.0","result":{"a":1}})");
   EXPECT_EQ(serialize(make_error(std::nullopt, -32700, "Parse error")),
