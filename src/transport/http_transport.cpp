@@ -40,9 +40,18 @@ constexpr const char* kEventStream = "text/event-stream";
 // always settles; the bound is a guard, not a retry policy.
 constexpr int kAdmissionAttempts = 3;
 
-void set_sse_headers(httplib::Response& res) {
-  res.set_header("Cache-Control", "no-cache");
-  res.set_header("X-Accel-Buffering", "no");  // nginx: do not buffer the stream
+const char* content_type_of(ReplyStream::Format format) {
+  return format == ReplyStream::Format::sse ? kEventStream : kJson;
+}
+
+// A 200 carrying JSON-RPC messages in `format`; returns the Content-Type to send them with.
+const char* begin_response(httplib::Response& res, ReplyStream::Format format) {
+  res.status = 200;
+  if (format == ReplyStream::Format::sse) {
+    res.set_header("Cache-Control", "no-cache");
+    res.set_header("X-Accel-Buffering", "no");  // nginx: do not buffer the stream
+  }
+  return content_type_of(format);
 }
 
 // What the body asks for, for the admission table.
@@ -251,6 +260,7 @@ void HttpTransport::install_routes() {
     res.set_content(jsonrpc::serialize(error_response(errc::internal_error, std::nullopt)), kJson);
   });
   s.set_logger([](const Request& req, const Response& res) {
+    if (!log()->should_log(spdlog::level::debug)) return;  // runs for every request
     log()->debug("{} {} -> {} (session {})", req.method, req.path, res.status,
                  req.has_header(kSessionHeader) ? req.get_header_value(kSessionHeader) : "-");
   });
@@ -388,13 +398,8 @@ bool HttpTransport::initialize(Response& res, const jsonrpc::Message& request, F
   const json& params = request.params;
   const auto requested = params.is_object() ? params.find("protocolVersion") : params.end();
   auto answer = [&](const json& message) {
-    res.status = 200;
-    if (format == Format::sse) {
-      set_sse_headers(res);
-      res.set_content(ReplyStream::sse_event(message), kEventStream);
-    } else {
-      res.set_content(jsonrpc::serialize(message), kJson);
-    }
+    const char* type = begin_response(res, format);
+    res.set_content(format == Format::sse ? ReplyStream::sse_event(message) : jsonrpc::serialize(message), type);
   };
   if (requested == params.end() || !requested->is_string()) {
     answer(error_response(errc::invalid_params, request.id, "\"protocolVersion\" must be a string"));
@@ -477,9 +482,7 @@ bool HttpTransport::run_requests(Response& res, const std::shared_ptr<Session>& 
 }
 
 void HttpTransport::respond(Response& res, const std::shared_ptr<ReplyStream>& stream) {
-  res.status = 200;
-  const char* content_type = stream->format() == Format::sse ? kEventStream : kJson;
-  if (stream->format() == Format::sse) set_sse_headers(res);
+  const char* content_type = begin_response(res, stream->format());
   if (stream->finished()) {
     res.set_content(stream->take_body(), content_type);  // everything answered already
     return;
@@ -493,7 +496,7 @@ void HttpTransport::serve_stream(Response& res, const std::shared_ptr<ReplyStrea
     ++streams_;
   }
   ++metrics_.streams_open;
-  const char* content_type = stream->format() == Format::sse ? kEventStream : kJson;
+  const char* content_type = content_type_of(stream->format());
   const bool keepalive = stream->format() == Format::sse && config_.keepalive_interval.count() > 0;
   res.set_chunked_content_provider(
       content_type,
@@ -563,8 +566,7 @@ void HttpTransport::handle_get(const Request& req, Response& res) {
       case Session::AttachResult::not_open:
         continue;
       case Session::AttachResult::attached: {
-        res.status = 200;
-        set_sse_headers(res);
+        begin_response(res, Format::sse);
         const ReplyStream* raw = stream.get();
         serve_stream(res, stream, [session = target.session, raw] { session->detach_stream(raw); });
         return;
