@@ -394,7 +394,7 @@ void HttpTransport::handle_post(const Request& req, Response& res) {
   refuse(res, errc::session_not_found, request_id);
 }
 
-bool HttpTransport::initialize(Response& res, const jsonrpc::Message& request, Format format) {
+void HttpTransport::initialize(Response& res, const jsonrpc::Message& request, Format format) {
   const json& params = request.params;
   const auto requested = params.is_object() ? params.find("protocolVersion") : params.end();
   auto answer = [&](const json& message) {
@@ -403,13 +403,13 @@ bool HttpTransport::initialize(Response& res, const jsonrpc::Message& request, F
   };
   if (requested == params.end() || !requested->is_string()) {
     answer(error_response(errc::invalid_params, request.id, "\"protocolVersion\" must be a string"));
-    return false;
+    return;
   }
   const auto version = mcp::negotiate_version(params);
   auto session = registry_.create(version);
   if (!session) {
     refuse(res, registry_.admissions_closed() ? errc::server_draining : errc::too_many_sessions, request.id);
-    return false;
+    return;
   }
   const auto info = params.find("clientInfo");
   const json& client_info = info == params.end() ? params : *info;  // params has no name/version
@@ -419,7 +419,6 @@ bool HttpTransport::initialize(Response& res, const jsonrpc::Message& request, F
               requested->get<std::string>(), client);
   res.set_header(kSessionHeader, session->id());
   answer(jsonrpc::make_result(*request.id, mcp::initialize_result(info_, version)));
-  return true;
 }
 
 void HttpTransport::accept_messages(Session& session, const jsonrpc::Decoded& decoded) {

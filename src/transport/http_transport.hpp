@@ -72,7 +72,7 @@ private:
   void handle_get(const Request& req, Response& res);
   void handle_delete(const Request& req, Response& res);
 
-  bool initialize(Response& res, const jsonrpc::Message& request, Format format);
+  void initialize(Response& res, const jsonrpc::Message& request, Format format);
   void accept_messages(Session& session, const jsonrpc::Decoded& decoded);
   // False when a single request found its session no longer open (the caller asks again).
   bool run_requests(Response& res, const std::shared_ptr<Session>& session, const jsonrpc::Decoded& decoded,
