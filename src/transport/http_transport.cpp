@@ -412,7 +412,7 @@ void HttpTransport::initialize(Response& res, const jsonrpc::Message& request, F
     return;
   }
   const auto info = params.find("clientInfo");
-  const json& client_info = info == params.end() ? params : *info;  // params has no name/version
+  const json client_info = info == params.end() ? json() : *info;
   const std::string client = jsonrpc::string_member(client_info, "name").value_or("?") + " " +
                              jsonrpc::string_member(client_info, "version").value_or("?");
   log()->info("session {}: -> open (initialize; protocol {}, asked {}; {})", session->id(), version,
