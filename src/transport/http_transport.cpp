@@ -17,6 +17,8 @@
 #include "transport/elastic_task_queue.hpp"
 #include "transport/error_mapping.hpp"
 #include "transport/http_headers.hpp"
+#include "transport/request_front.hpp"
+#include "transport/sse.hpp"
 
 namespace graceway {
 namespace {
@@ -54,31 +56,19 @@ const char* begin_response(httplib::Response& res, ReplyStream::Format format) {
   return content_type_of(format);
 }
 
-// What the body asks for, for the admission table.
-Body body_kind(const jsonrpc::Decoded& decoded) {
-  bool any_request = false;
-  for (const auto& item : decoded.items) {
-    if (item.kind != jsonrpc::Kind::request) continue;
-    if (!decoded.batch && item.method == "initialize") return Body::initialize;
-    any_request = true;
-  }
-  return any_request ? Body::request : Body::notification_or_response;
-}
-
-bool contains_initialize(const jsonrpc::Decoded& decoded) {
-  for (const auto& item : decoded.items) {
-    if ((item.kind == jsonrpc::Kind::request || item.kind == jsonrpc::Kind::notification) &&
-        item.method == "initialize") {
-      return true;
-    }
-  }
-  return false;
-}
-
-// The id to put in an error about the whole POST: the request's, when there is exactly one.
-std::optional<jsonrpc::RequestId> single_request_id(const jsonrpc::Decoded& decoded) {
-  if (decoded.batch || decoded.items.size() != 1) return std::nullopt;
-  return decoded.items.front().id;
+// The request's headers as the request front reads them; views into `req`, which outlives them.
+front::Headers headers_of(const httplib::Request& req) {
+  auto find = [&req](const char* name) -> std::optional<std::string_view> {
+    const auto it = req.headers.find(name);
+    if (it == req.headers.end()) return std::nullopt;
+    return std::string_view(it->second);
+  };
+  return {.content_type = find("Content-Type"),
+          .accept = find("Accept"),
+          .origin = find("Origin"),
+          .protocol_version = find(kVersionHeader),
+          .session_id = find(kSessionHeader),
+          .last_event_id = find("Last-Event-ID")};
 }
 
 errc status_to_errc(int status) {
@@ -99,7 +89,7 @@ errc status_to_errc(int status) {
 HttpTransport::HttpTransport(const ServerConfig& config, const ServerInfo& info, const Clock& clock,
                              SessionRegistry& registry, mcp::Dispatcher& dispatcher, Metrics& metrics)
     : config_(config), info_(info), clock_(clock), registry_(registry), dispatcher_(dispatcher), metrics_(metrics),
-      loopback_bound_(http::is_loopback_host(config.host)), http_(std::make_unique<httplib::Server>()) {
+      policy_(front::Policy::from(config)), http_(std::make_unique<httplib::Server>()) {
   auto& s = *http_;
   s.new_task_queue = [this] { return new ElasticTaskQueue(config_.http_threads, config_.http_queue, metrics_); };
   s.set_tcp_nodelay(true);  // SSE events are small; Nagle would hold them back
@@ -296,24 +286,12 @@ admission::Decision HttpTransport::decide(Verb verb, Body body, Lookup lookup) c
   });
 }
 
-bool HttpTransport::origin_ok(const Request& req, Response& res) {
-  if (!req.has_header("Origin")) return true;
-  const auto origin = req.get_header_value("Origin");
-  if (http::origin_allowed(origin, config_.allowed_origins, loopback_bound_)) return true;
-  log()->warn("refused Origin '{}' from {} (DNS-rebinding defence; see --allowed-origins)", origin, req.remote_addr);
-  refuse(res, errc::forbidden_origin, std::nullopt);
-  return false;
-}
-
-bool HttpTransport::protocol_version_ok(const Request& req, Response& res, const std::optional<jsonrpc::RequestId>& id) {
-  if (!req.has_header(kVersionHeader)) return true;  // spec: assume the negotiated version
-  const auto version = req.get_header_value(kVersionHeader);
-  if (mcp::is_supported_version(version)) return true;
-  json supported = json::array();
-  for (const auto v : mcp::kSupportedVersions) supported.push_back(std::string(v));
-  refuse(res, errc::unsupported_protocol_version, id, nullptr, version,
-         json{{"supported", supported}, {"requested", version}});
-  return false;
+void HttpTransport::refuse(const Request& req, Response& res, const front::Refusal& refusal, const Session* session) {
+  if (refusal.code == errc::forbidden_origin) {
+    log()->warn("refused Origin '{}' from {} (DNS-rebinding defence; see --allowed-origins)",
+                req.get_header_value("Origin"), req.remote_addr);
+  }
+  refuse(res, refusal.code, refusal.id, session, refusal.detail, refusal.data);
 }
 
 void HttpTransport::refuse(Response& res, errc e, const std::optional<jsonrpc::RequestId>& id, const Session* session,
@@ -340,41 +318,25 @@ void HttpTransport::refuse(Response& res, errc e, const std::optional<jsonrpc::R
 // POST
 
 void HttpTransport::handle_post(const Request& req, Response& res) {
-  if (!origin_ok(req, res)) return;
-  if (!http::is_json_content_type(req.get_header_value("Content-Type"))) {
-    return refuse(res, errc::unsupported_media_type, std::nullopt);
-  }
-  const auto accept = http::parse_accept(req.get_header_value("Accept"));
-  if (!accept.json && !accept.sse) return refuse(res, errc::not_acceptable, std::nullopt);
-  // The configured mode when the client takes both; otherwise what it takes (SDK clients are
-  // required to send both, some send less).
-  Format format = config_.response_mode == ResponseMode::json ? Format::json : Format::sse;
-  if (!accept.json) format = Format::sse;
-  if (!accept.sse) format = Format::json;
-
-  const auto decoded = jsonrpc::decode(req.body, config_.max_json_depth);
-  if (decoded.fatal) return refuse(res, decoded.fatal->problem, std::nullopt, nullptr, decoded.fatal->detail);
-  if (!decoded.batch && decoded.items.front().kind == jsonrpc::Kind::invalid) {
-    const auto& bad = decoded.items.front();
-    return refuse(res, bad.problem, bad.id, nullptr, bad.detail);
-  }
-  if (decoded.batch && contains_initialize(decoded)) return refuse(res, errc::batched_initialize, std::nullopt);
-  const Body body = body_kind(decoded);
-  const auto request_id = single_request_id(decoded);
-  const auto session_id = req.get_header_value(kSessionHeader);
+  const auto headers = headers_of(req);
+  const auto post = front::read_post(headers, req.body, policy_);
+  if (post.refusal) return refuse(req, res, *post.refusal);
+  const auto& decoded = post.decoded;
+  const auto& request_id = post.request_id;
+  const auto session_id = headers.session_id.value_or("");
 
   for (int attempt = 0; attempt < kAdmissionAttempts; ++attempt) {
     auto target = look_up(session_id);
-    const auto decision = decide(Verb::post, body, target.lookup);
+    const auto decision = decide(Verb::post, post.body, target.lookup);
     switch (decision.action) {
       case Action::refuse:
         return refuse(res, decision.refusal, request_id, target.session.get());
       case Action::create_session:
-        initialize(res, decoded.items.front(), format);
+        initialize(res, decoded.items.front(), post.format);
         return;
       case Action::accept:
       case Action::handle:
-        if (!protocol_version_ok(req, res, request_id)) return;
+        if (auto refusal = front::check_protocol_version(headers, request_id)) return refuse(req, res, *refusal);
         if (decoded.batch && !mcp::allows_batches(target.session->protocol_version())) {
           return refuse(res, errc::batch_not_supported, std::nullopt);
         }
@@ -383,7 +345,7 @@ void HttpTransport::handle_post(const Request& req, Response& res) {
           res.status = 202;
           return;
         }
-        if (run_requests(res, target.session, decoded, format)) return;
+        if (run_requests(res, target.session, decoded, post.format)) return;
         continue;  // the session left open just now: look again
       case Action::open_stream:
       case Action::end_session:
@@ -524,8 +486,8 @@ void HttpTransport::serve_stream(Response& res, const std::shared_ptr<ReplyStrea
         }
         const auto now = std::chrono::steady_clock::now();
         if (keepalive && now - last_write >= config_.keepalive_interval) {
-          static constexpr char comment[] = ": keepalive\n\n";
-          if (!sink.write(comment, sizeof comment - 1)) {
+          static const std::string comment = sse::comment("keepalive");
+          if (!sink.write(comment.data(), comment.size())) {
             stream->mark_gone();
             return false;
           }
@@ -547,17 +509,15 @@ void HttpTransport::serve_stream(Response& res, const std::shared_ptr<ReplyStrea
 
 void HttpTransport::handle_get(const Request& req, Response& res) {
   if (req.method == "HEAD") return refuse(res, errc::method_not_allowed, std::nullopt);
-  if (!origin_ok(req, res)) return;
-  if (!http::parse_accept(req.get_header_value("Accept")).sse) {
-    return refuse(res, errc::not_acceptable, std::nullopt, nullptr, "GET needs Accept: text/event-stream");
-  }
-  const auto session_id = req.get_header_value(kSessionHeader);
+  const auto headers = headers_of(req);
+  if (auto refusal = front::check_get(headers, policy_)) return refuse(req, res, *refusal);
+  const auto session_id = headers.session_id.value_or("");
   for (int attempt = 0; attempt < kAdmissionAttempts; ++attempt) {
     auto target = look_up(session_id);
     const auto decision = decide(Verb::get, Body::none, target.lookup);
     if (decision.action == Action::refuse) return refuse(res, decision.refusal, std::nullopt, target.session.get());
     if (decision.action != Action::open_stream) break;
-    if (!protocol_version_ok(req, res, std::nullopt)) return;
+    if (auto refusal = front::check_protocol_version(headers, std::nullopt)) return refuse(req, res, *refusal);
     auto stream = std::make_shared<ReplyStream>(Format::sse, false, config_.max_queued_events, metrics_);
     switch (target.session->attach_stream(stream)) {
       case Session::AttachResult::conflict:
@@ -576,11 +536,12 @@ void HttpTransport::handle_get(const Request& req, Response& res) {
 }
 
 void HttpTransport::handle_delete(const Request& req, Response& res) {
-  if (!origin_ok(req, res)) return;
-  auto target = look_up(req.get_header_value(kSessionHeader));
+  const auto headers = headers_of(req);
+  if (auto refusal = front::check_origin(headers, policy_)) return refuse(req, res, *refusal);
+  auto target = look_up(headers.session_id.value_or(""));
   const auto decision = decide(Verb::del, Body::none, target.lookup);
   if (decision.action != Action::end_session) return refuse(res, decision.refusal, std::nullopt, target.session.get());
-  if (!protocol_version_ok(req, res, std::nullopt)) return;
+  if (auto refusal = front::check_protocol_version(headers, std::nullopt)) return refuse(req, res, *refusal);
   // Answers at once: the drain runs on its own (design.md section 2).
   target.session->begin_drain(EndReason::remote_delete, config_.drain_timeout);
   res.status = 200;

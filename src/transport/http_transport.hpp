@@ -24,6 +24,7 @@
 #include "graceway/server.hpp"
 #include "transport/admission.hpp"
 #include "transport/reply_stream.hpp"
+#include "transport/request_front.hpp"
 
 namespace httplib {
 class Server;
@@ -80,8 +81,8 @@ private:
 
   [[nodiscard]] Target look_up(std::string_view session_id) const;
   [[nodiscard]] admission::Decision decide(admission::Verb verb, admission::Body body, admission::Lookup lookup) const;
-  [[nodiscard]] bool origin_ok(const Request& req, Response& res);
-  [[nodiscard]] bool protocol_version_ok(const Request& req, Response& res, const std::optional<jsonrpc::RequestId>& id);
+  // Answers a request-front refusal (and logs a refused Origin).
+  void refuse(const Request& req, Response& res, const front::Refusal& refusal, const Session* session = nullptr);
   void refuse(Response& res, errc e, const std::optional<jsonrpc::RequestId>& id, const Session* session = nullptr,
               std::string_view detail = {}, const nlohmann::json& data = nullptr);
   [[nodiscard]] std::chrono::seconds server_retry_after() const;
@@ -96,7 +97,7 @@ private:
   SessionRegistry& registry_;
   mcp::Dispatcher& dispatcher_;
   Metrics& metrics_;
-  const bool loopback_bound_;
+  const front::Policy policy_;  // read-only after construction
 
   std::unique_ptr<httplib::Server> http_;
   std::thread listener_;             // runs httplib's accept loop; joined by stop()

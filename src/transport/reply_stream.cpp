@@ -1,6 +1,7 @@
 #include "transport/reply_stream.hpp"
 
 #include "graceway/jsonrpc.hpp"
+#include "transport/sse.hpp"
 
 namespace graceway {
 
@@ -20,10 +21,10 @@ void ReplyStream::on_gone(std::function<void(std::vector<std::string>)> callback
 
 std::string ReplyStream::sse_event(const nlohmann::json& message) {
   // Compact JSON has no raw newlines, so one data line always suffices.
-  std::string event = "event: message\ndata: ";
-  event += jsonrpc::serialize(message);
-  event += "\n\n";
-  return event;
+  sse::Event event;
+  event.type = "message";
+  event.data = jsonrpc::serialize(message);
+  return sse::encode(event);
 }
 
 void ReplyStream::append_locked(const nlohmann::json& message) {

@@ -1,5 +1,7 @@
 #include "support/mcp_client.hpp"
 
+#include "transport/sse.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -16,34 +18,10 @@ namespace graceway::test {
 
 std::vector<json> parse_sse_messages(std::string_view body) {
   std::vector<json> out;
-  std::string data;
-  bool has_data = false;
-  auto flush = [&] {
-    if (has_data && !data.empty()) {
-      auto parsed = json::parse(data, nullptr, false);
-      if (!parsed.is_discarded()) out.push_back(std::move(parsed));
-    }
-    data.clear();
-    has_data = false;
-  };
-  std::size_t pos = 0;
-  while (pos <= body.size()) {
-    const auto nl = body.find('\n', pos);
-    std::string_view line = body.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty()) {
-      flush();
-    } else if (line.rfind("data:", 0) == 0) {
-      auto value = line.substr(5);
-      if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-      if (has_data) data += '\n';
-      data += value;
-      has_data = true;
-    }
-    if (nl == std::string_view::npos) break;
-    pos = nl + 1;
+  for (const auto& event : sse::decode_all(body)) {
+    auto parsed = json::parse(event.data, nullptr, false);
+    if (!parsed.is_discarded()) out.push_back(std::move(parsed));  // skips priming events
   }
-  flush();
   return out;
 }
 
@@ -292,13 +270,11 @@ void StreamClient::decode() {
 std::optional<json> StreamClient::next_message(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    const auto boundary = body_.find("\n\n", consumed_);
-    if (boundary != std::string::npos) {
-      const auto event = body_.substr(consumed_, boundary + 2 - consumed_);
-      consumed_ = boundary + 2;
-      auto messages = parse_sse_messages(event);
-      if (!messages.empty()) return messages.front();
-      continue;  // comment or priming event
+    events_.feed(std::string_view(body_).substr(consumed_));
+    consumed_ = body_.size();
+    while (auto event = events_.next()) {
+      auto parsed = json::parse(event->data, nullptr, false);
+      if (!parsed.is_discarded()) return parsed;  // else a priming event
     }
     if (ended_) return std::nullopt;
     if (!fill(deadline)) return std::nullopt;

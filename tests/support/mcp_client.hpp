@@ -15,6 +15,8 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "transport/sse.hpp"
+
 namespace graceway::test {
 
 using json = nlohmann::json;
@@ -91,7 +93,8 @@ private:
   int fd_ = -1;
   std::string raw_;       // bytes received, not yet decoded
   std::string body_;      // decoded body bytes
-  std::size_t consumed_ = 0;  // body_ bytes already returned as events
+  std::size_t consumed_ = 0;  // body_ bytes already fed to events_
+  sse::Decoder events_;
   httplib::Headers headers_;
   bool head_done_ = false;
   bool chunked_ = false;

@@ -1,0 +1,116 @@
+#include "transport/request_front.hpp"
+
+#include "mcp/protocol.hpp"
+#include "transport/http_headers.hpp"
+
+namespace graceway::front {
+namespace {
+
+using admission::Body;
+using Format = ReplyStream::Format;
+
+Body body_kind(const jsonrpc::Decoded& decoded) {
+  bool any_request = false;
+  for (const auto& item : decoded.items) {
+    if (item.kind != jsonrpc::Kind::request) continue;
+    if (!decoded.batch && item.method == "initialize") return Body::initialize;
+    any_request = true;
+  }
+  return any_request ? Body::request : Body::notification_or_response;
+}
+
+bool contains_initialize(const jsonrpc::Decoded& decoded) {
+  for (const auto& item : decoded.items) {
+    if ((item.kind == jsonrpc::Kind::request || item.kind == jsonrpc::Kind::notification) &&
+        item.method == "initialize") {
+      return true;
+    }
+  }
+  return false;
+}
+
+Refusal refusal(errc code, std::string detail = {}, std::optional<jsonrpc::RequestId> id = std::nullopt,
+                nlohmann::json data = nullptr) {
+  return {.code = code, .id = std::move(id), .detail = std::move(detail), .data = std::move(data)};
+}
+
+std::optional<jsonrpc::RequestId> single_request_id(const jsonrpc::Decoded& decoded) {
+  if (decoded.batch || decoded.items.size() != 1) return std::nullopt;
+  return decoded.items.front().id;
+}
+
+}  // namespace
+
+Policy Policy::from(const ServerConfig& config) {
+  return {.response_mode = config.response_mode,
+          .max_json_depth = config.max_json_depth,
+          .allowed_origins = config.allowed_origins,
+          .loopback_bound = http::is_loopback_host(config.host)};
+}
+
+std::optional<Refusal> check_origin(const Headers& headers, const Policy& policy) {
+  if (!headers.origin || http::origin_allowed(*headers.origin, policy.allowed_origins, policy.loopback_bound)) {
+    return std::nullopt;
+  }
+  return refusal(errc::forbidden_origin);
+}
+
+std::optional<Refusal> check_get(const Headers& headers, const Policy& policy) {
+  if (auto refusal = check_origin(headers, policy)) return refusal;
+  if (!http::parse_accept(headers.accept.value_or("")).sse) {
+    return refusal(errc::not_acceptable, "GET needs Accept: text/event-stream");
+  }
+  return std::nullopt;
+}
+
+std::optional<Refusal> check_protocol_version(const Headers& headers, const std::optional<jsonrpc::RequestId>& id) {
+  if (!headers.protocol_version || mcp::is_supported_version(*headers.protocol_version)) return std::nullopt;
+  auto supported = nlohmann::json::array();
+  for (const auto v : mcp::kSupportedVersions) supported.push_back(std::string(v));
+  const std::string requested(*headers.protocol_version);
+  return refusal(errc::unsupported_protocol_version, requested, id,
+                 {{"supported", std::move(supported)}, {"requested", requested}});
+}
+
+Post read_post(const Headers& headers, std::string_view body, const Policy& policy) {
+  Post post;
+  if (auto refusal = check_origin(headers, policy)) {
+    post.refusal = std::move(refusal);
+    return post;
+  }
+  if (!http::is_json_content_type(headers.content_type.value_or(""))) {
+    post.refusal = refusal(errc::unsupported_media_type);
+    return post;
+  }
+  const auto accept = http::parse_accept(headers.accept.value_or(""));
+  if (!accept.json && !accept.sse) {
+    post.refusal = refusal(errc::not_acceptable);
+    return post;
+  }
+  // The configured mode when the client takes both; otherwise what it takes (SDK clients are
+  // required to send both, some send less).
+  post.format = policy.response_mode == ResponseMode::json ? Format::json : Format::sse;
+  if (!accept.json) post.format = Format::sse;
+  if (!accept.sse) post.format = Format::json;
+
+  post.decoded = jsonrpc::decode(body, policy.max_json_depth);
+  const auto& decoded = post.decoded;
+  if (decoded.fatal) {
+    post.refusal = refusal(decoded.fatal->problem, decoded.fatal->detail);
+    return post;
+  }
+  if (!decoded.batch && decoded.items.front().kind == jsonrpc::Kind::invalid) {
+    const auto& bad = decoded.items.front();
+    post.refusal = refusal(bad.problem, bad.detail, bad.id);
+    return post;
+  }
+  if (decoded.batch && contains_initialize(decoded)) {
+    post.refusal = refusal(errc::batched_initialize);
+    return post;
+  }
+  post.body = body_kind(decoded);
+  post.request_id = single_request_id(decoded);
+  return post;
+}
+
+}  // namespace graceway::front

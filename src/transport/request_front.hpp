@@ -1,0 +1,68 @@
+#pragma once
+// The front of every MCP request: what its headers and body say, checked in the order the
+// transport answers them (Origin, Content-Type, Accept, the JSON-RPC body, MCP-Protocol-Version).
+// Pure functions of strings and settings, so the transport, the unit tests and the request-front
+// fuzz target run exactly the same code. The session lookup and the admission table come after.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "graceway/config.hpp"
+#include "graceway/errc.hpp"
+#include "graceway/jsonrpc.hpp"
+#include "transport/admission.hpp"
+#include "transport/reply_stream.hpp"
+
+namespace graceway::front {
+
+// The headers the transport decides on, as the client sent them; nullopt when absent.
+struct Headers {
+  std::optional<std::string_view> content_type;
+  std::optional<std::string_view> accept;
+  std::optional<std::string_view> origin;
+  std::optional<std::string_view> protocol_version;
+  std::optional<std::string_view> session_id;
+  std::optional<std::string_view> last_event_id;  // carried for resumability; not read yet
+};
+
+// The settings the checks depend on.
+struct Policy {
+  ResponseMode response_mode = ResponseMode::sse;
+  std::size_t max_json_depth = jsonrpc::kDefaultMaxDepth;
+  std::vector<std::string> allowed_origins;
+  bool loopback_bound = true;
+
+  [[nodiscard]] static Policy from(const ServerConfig& config);
+};
+
+// Why a request is answered with an error before it reaches a session.
+struct Refusal {
+  errc code = errc::invalid_request;
+  std::optional<jsonrpc::RequestId> id;
+  std::string detail;
+  nlohmann::json data;  // JSON-RPC error data; null when none
+};
+
+// A POST body read and classified.
+struct Post {
+  std::optional<Refusal> refusal;                 // set: answer it and stop
+  ReplyStream::Format format = ReplyStream::Format::sse;
+  jsonrpc::Decoded decoded;
+  admission::Body body = admission::Body::none;   // what it asks of the admission table
+  std::optional<jsonrpc::RequestId> request_id;   // the id to put in an error about the whole POST
+};
+
+[[nodiscard]] Post read_post(const Headers& headers, std::string_view body, const Policy& policy);
+// GET: Origin, then Accept must take text/event-stream.
+[[nodiscard]] std::optional<Refusal> check_get(const Headers& headers, const Policy& policy);
+// DELETE (and the first check of every verb): the DNS-rebinding defence.
+[[nodiscard]] std::optional<Refusal> check_origin(const Headers& headers, const Policy& policy);
+// Checked once the request has found its session: absent means the negotiated version.
+[[nodiscard]] std::optional<Refusal> check_protocol_version(const Headers& headers,
+                                                            const std::optional<jsonrpc::RequestId>& id);
+
+}  // namespace graceway::front
