@@ -2,8 +2,9 @@
 # Installs what graceway needs on Debian 12, and nothing it does not. Idempotent: packages that are
 # already installed are left alone, and apt is not touched when nothing is missing.
 #   scripts/setup.sh           build dependencies (Debian packages)
-#   scripts/setup.sh --tests   also GoogleTest, Node.js/npm when absent, and the pinned npm
-#                              packages of the test suite (tests/e2e/package-lock.json)
+#   scripts/setup.sh --tests   also GoogleTest, gcovr, clang 14 with libFuzzer and clang-tidy,
+#                              Node.js/npm when absent, and the pinned npm packages of the test
+#                              suite (tests/e2e/package-lock.json)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,7 +20,7 @@ done
 packages=(cmake g++ make pkg-config
           libcpp-httplib-dev nlohmann-json3-dev libboost-dev libspdlog-dev libcli11-dev)
 if [ "$with_tests" = 1 ]; then
-  packages+=(libgtest-dev)
+  packages+=(libgtest-dev gcovr clang-14 libclang-rt-14-dev clang-tidy-14)
   command -v node >/dev/null 2>&1 || packages+=(nodejs)
   command -v npm >/dev/null 2>&1 || packages+=(npm)
 fi

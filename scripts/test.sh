@@ -1,11 +1,80 @@
 #!/usr/bin/env bash
-# Sets up, builds and runs the whole test suite: unit, integration (real sockets, the real
-# binary under SIGTERM) and e2e (the official TypeScript SDK client). Prints ctest's summary.
+# Sets up, builds and runs the whole test suite in every build mode, and prints each ctest summary
+# and the coverage figures. `.ci/run` runs this. See docs/testing.md for what each job covers.
+#
+#   scripts/test.sh              every job below, in this order
+#   scripts/test.sh JOB...       only these jobs
+#
+#   asan      gcc, ASan+UBSan+LeakSanitizer: unit, integration, e2e, fuzz corpus replays
+#   tsan      gcc, ThreadSanitizer: unit and integration (race) tests, fuzz corpus replays
+#   coverage  gcc, gcov: the whole suite, then gcovr line/branch coverage of src/ with thresholds
+#   fuzz      clang 14, -Werror, libFuzzer + ASan/UBSan: corpus replays, then 30 s of fuzzing each
+#   tidy      clang-tidy on src/ and include/ (zero warnings)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --tests
-build=build/test
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGRACEWAY_BUILD_TESTS=ON >/dev/null
-cmake --build "$build" -j"$(nproc)"
-cd "$build"
-ctest --output-on-failure -j"$(nproc)" --timeout 300
+
+all_jobs=(asan tsan coverage fuzz tidy)
+jobs=("$@")
+[ "${#jobs[@]}" -gt 0 ] || jobs=("${all_jobs[@]}")
+cpus="$(nproc)"
+fuzz_seconds="${GRACEWAY_FUZZ_SECONDS:-30}"
+
+build() {  # preset
+  cmake --preset "$1" >/dev/null
+  cmake --build --preset "$1" -j"$cpus"
+}
+
+run_ctest() {  # preset [ctest args...]
+  local preset="$1"; shift
+  ctest --preset "$preset" -j"$cpus" --timeout 300 "$@"
+}
+
+job_asan() { build asan && run_ctest asan; }
+job_tsan() { build tsan && run_ctest tsan; }
+job_coverage() {
+  # Counters from an earlier run would inflate the figures.
+  [ -d build/coverage ] && find build/coverage -name '*.gcda' -delete
+  build coverage && run_ctest coverage &&
+    { mkdir -p build/coverage/html; gcovr --config gcovr.cfg build/coverage; }
+}
+job_fuzz() {
+  build fuzz && run_ctest fuzz || return 1
+  # Short fuzzing runs on top of the replays; new inputs go to a scratch dir, not the corpus.
+  local t
+  for t in jsonrpc_codec request_front sse_codec session_lifecycle; do
+    local scratch="build/fuzz/scratch/$t"
+    mkdir -p "$scratch"
+    echo "fuzz: $t for ${fuzz_seconds}s"
+    "build/fuzz/fuzz/fuzz_$t" -max_total_time="$fuzz_seconds" -print_final_stats=1 \
+      -artifact_prefix="build/fuzz/scratch/$t-" "$scratch" "fuzz/corpus/$t" 2>&1 |
+      grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|Done|==[0-9]+==|SUMMARY)' || true
+    [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "fuzz: $t failed; see build/fuzz/scratch/$t-*"; return 1; }
+  done
+}
+job_tidy() {
+  # The fuzz preset is a clang build, so its compile_commands.json suits clang-tidy.
+  [ -f build/fuzz/compile_commands.json ] || cmake --preset fuzz >/dev/null
+  local out
+  out="$(find src -name '*.cpp' -print0 | xargs -0 -n4 -P"$cpus" clang-tidy-14 -p build/fuzz --quiet 2>/dev/null || true)"
+  if grep -qE ': (warning|error):' <<<"$out"; then
+    echo "$out"
+    echo "tidy: warnings found"
+    return 1
+  fi
+  echo "tidy: 0 warnings on src/ and include/"
+}
+
+declare -A result
+failed=0
+for job in "${jobs[@]}"; do
+  case " ${all_jobs[*]} " in *" $job "*) ;; *) echo "unknown job: $job (jobs: ${all_jobs[*]})" >&2; exit 2 ;; esac
+  echo "=== $job ==="
+  start=$SECONDS
+  if "job_$job"; then result[$job]="passed"; else result[$job]="FAILED"; failed=1; fi
+  result[$job]+=" in $((SECONDS - start)) s"
+done
+
+echo "=== summary ==="
+for job in "${jobs[@]}"; do printf '%-9s %s\n' "$job" "${result[$job]}"; done
+exit "$failed"

@@ -43,7 +43,14 @@ struct Server::Impl {
                                     .schedule = [this](Clock::time_point when,
                                                        std::function<void()> fn) { runtime.schedule_at(when, std::move(fn)); },
                                     .forget = {},
-                                    .retry_after_override = config.retry_after},
+                                    .retry_after_override = config.retry_after,
+                                    .observe = [this](const std::string&, SessionState, SessionState) {
+                                      {
+                                        std::lock_guard lock(state_mu);
+                                        ++transitions;
+                                      }
+                                      state_cv.notify_all();
+                                    }},
                  *ids, config.max_sessions, config.session_tombstones),
         pool(config.tool_threads), dispatcher(tools, pool, metrics),
         transport(config, info, clock, registry, dispatcher, metrics) {}
@@ -73,6 +80,10 @@ struct Server::Impl {
   ToolPool pool;
   mcp::Dispatcher dispatcher;
   HttpTransport transport;
+
+  std::mutex state_mu;                  // guards transitions
+  std::condition_variable state_cv;     // notified after every session state change
+  std::uint64_t transitions = 0;
 
   std::mutex mu;                        // guards the fields below
   std::condition_variable shutdown_cv;  // wait() sleeps here until shutdown()
@@ -125,6 +136,17 @@ std::optional<SessionState> Server::session_state(std::string_view id) const {
     case SessionRegistry::Lookup::unknown: return std::nullopt;
   }
   return std::nullopt;
+}
+
+bool Server::wait_session_state(std::string_view id, SessionState state, std::chrono::milliseconds timeout) const {
+  auto& s = *impl_;
+  // States only move forward, so "reached" means at or past `state`; a forgotten id has closed.
+  auto reached = [&] {
+    const auto now = session_state(id);
+    return static_cast<int>(now.value_or(SessionState::closed)) >= static_cast<int>(state);
+  };
+  std::unique_lock lock(s.state_mu);
+  return s.state_cv.wait_for(lock, timeout, reached);
 }
 
 bool Server::notify(std::string_view session_id, const nlohmann::json& message) {

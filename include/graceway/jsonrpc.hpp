@@ -72,6 +72,9 @@ inline constexpr std::size_t kDefaultMaxDepth = 64;
                               const json& data = nullptr);
 [[nodiscard]] json make_notification(std::string_view method, json params);
 
+// The wire form of a decoded message (the inverse of classify); null for Kind::invalid.
+[[nodiscard]] json encode(const Message& message);
+
 // Compact serialisation; invalid UTF-8 in strings is replaced, never thrown.
 [[nodiscard]] std::string serialize(const json& value) noexcept;
 

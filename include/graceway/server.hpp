@@ -2,6 +2,7 @@
 // The graceway server: MCP over Streamable HTTP with sessions that drain instead of breaking.
 // Owns every thread it starts (HTTP pool, runtime timer thread, tool pool) and joins them all.
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -63,6 +64,8 @@ public:
   [[nodiscard]] const Metrics& metrics() const;
   // The state of a session id: nullopt when never seen (or forgotten), closed for tombstones.
   [[nodiscard]] std::optional<SessionState> session_state(std::string_view id) const;
+  // Blocks until session `id` has reached `state` (or a later one), or `timeout`. True when it has.
+  bool wait_session_state(std::string_view id, SessionState state, std::chrono::milliseconds timeout) const;
 
 private:
   struct Impl;

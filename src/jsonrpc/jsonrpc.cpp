@@ -194,6 +194,28 @@ json make_notification(std::string_view method, json params) {
   return n;
 }
 
+json encode(const Message& message) {
+  json out = {{"jsonrpc", "2.0"}};
+  switch (message.kind) {
+    case Kind::request:
+    case Kind::notification:
+      if (message.id) out["id"] = to_json(*message.id);
+      out["method"] = message.method;
+      if (!message.params.is_null()) out["params"] = message.params;
+      return out;
+    case Kind::response:
+      out["id"] = message.id ? to_json(*message.id) : json(nullptr);
+      out["result"] = message.result;
+      return out;
+    case Kind::error_response:
+      out["id"] = message.id ? to_json(*message.id) : json(nullptr);
+      out["error"] = message.error;
+      return out;
+    case Kind::invalid: break;
+  }
+  return nullptr;
+}
+
 std::string serialize(const json& value) noexcept {
   try {
     return value.dump(-1, ' ', false, json::error_handler_t::replace);

@@ -211,6 +211,7 @@ bool Session::transition(std::unique_lock<std::mutex>& lock, SessionState next, 
     log()->info("session {}: {} -> {} ({}), {} in flight, window {}", id_, to_string(from), to_string(next),
                 to_string(why), in_flight, format_duration(window));
     schedule_deadline(deadline);
+    if (env_.observe) env_.observe(id_, from, next);
     return true;
   }
 
@@ -230,6 +231,7 @@ bool Session::transition(std::unique_lock<std::mutex>& lock, SessionState next, 
   }
   if (stream) stream->close();
   if (env_.forget) env_.forget(id_);
+  if (env_.observe) env_.observe(id_, from, next);
   return true;
 }
 

@@ -32,6 +32,8 @@ struct SessionEnvironment {
   // Called once when the session reaches closed, after its own lock is released.
   std::function<void(const std::string& id)> forget;
   std::chrono::seconds retry_after_override{0};
+  // Called after every state change, outside the session's lock (observers, tests, tools).
+  std::function<void(const std::string& id, SessionState from, SessionState to)> observe;
 };
 
 // An admitted request: how to stop it and where its response goes.

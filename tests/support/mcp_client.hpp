@@ -15,12 +15,12 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
-#include "transport/sse.hpp"
+#include "replay/http_exchange.hpp"
 
 namespace graceway::test {
 
 using json = nlohmann::json;
-using HeaderList = std::vector<std::pair<std::string, std::string>>;
+using HeaderList = replay::HeaderList;
 
 // The JSON-RPC messages carried by an SSE body (events with empty data are skipped).
 std::vector<json> parse_sse_messages(std::string_view body);
@@ -63,46 +63,13 @@ private:
   std::string path_;
 };
 
-class StreamClient {
+// A raw connection that reads a streamed response event by event and can drop the connection at
+// any moment (the "client leaves mid-stream" move): replay::HttpExchange on loopback.
+class StreamClient : public replay::HttpExchange {
 public:
-  explicit StreamClient(std::uint16_t port);
-  ~StreamClient();
-  StreamClient(const StreamClient&) = delete;
-  StreamClient& operator=(const StreamClient&) = delete;
-
-  bool send(const std::string& method, const std::string& path, const HeaderList& headers, const std::string& body = {});
+  explicit StreamClient(std::uint16_t port) : HttpExchange("127.0.0.1", port) {}
   // POST of one JSON-RPC message with the usual MCP headers.
   bool post(const std::string& path, const json& message, const std::string& session = {});
-  // Reads the status line and headers; the status, or 0 on timeout or EOF.
-  int read_head(std::chrono::milliseconds timeout = std::chrono::seconds(20));
-  [[nodiscard]] std::string header(const std::string& name) const;
-  // The next JSON-RPC message of an SSE body; nullopt at the end of the body or on timeout.
-  std::optional<json> next_message(std::chrono::milliseconds timeout = std::chrono::seconds(20));
-  // Everything until the end of the body.
-  std::vector<json> read_all(std::chrono::milliseconds timeout = std::chrono::seconds(20));
-  // Raw body bytes decoded so far (SSE comments included).
-  [[nodiscard]] const std::string& body_so_far() const { return body_; }
-  [[nodiscard]] bool ended() const { return ended_; }  // the body is complete
-  // Drops the connection (RST-free close).
-  void close();
-
-private:
-  bool fill(std::chrono::steady_clock::time_point deadline);
-  void decode();
-
-  int fd_ = -1;
-  std::string raw_;       // bytes received, not yet decoded
-  std::string body_;      // decoded body bytes
-  std::size_t consumed_ = 0;  // body_ bytes already fed to events_
-  sse::Decoder events_;
-  httplib::Headers headers_;
-  bool head_done_ = false;
-  bool chunked_ = false;
-  std::size_t content_left_ = 0;
-  std::size_t chunk_left_ = 0;
-  bool in_chunk_data_ = false;
-  bool ended_ = false;
-  bool eof_ = false;
 };
 
 }  // namespace graceway::test

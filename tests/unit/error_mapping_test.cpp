@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+#include <string>
+
 namespace graceway {
 namespace {
 
@@ -38,6 +41,14 @@ TEST(ErrorMappingTest, ErrorCodesHaveMessages) {
   const std::error_code ec = errc::session_not_found;
   EXPECT_EQ(ec.category().name(), std::string("graceway"));
   EXPECT_EQ(ec.message(), "session not found");
+  // Every code has its own message, distinct from the fallback and from each other.
+  std::set<std::string> seen;
+  for (int v = static_cast<int>(errc::parse_error); v <= static_cast<int>(errc::drain_deadline); ++v) {
+    const auto message = make_error_code(static_cast<errc>(v)).message();
+    EXPECT_NE(message, "unknown graceway error") << v;
+    EXPECT_TRUE(seen.insert(message).second) << "duplicate message " << message;
+  }
+  EXPECT_EQ(make_error_code(static_cast<errc>(0)).message(), "unknown graceway error");
 }
 
 }  // namespace

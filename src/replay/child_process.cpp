@@ -1,4 +1,4 @@
-#include "support/process.hpp"
+#include "replay/child_process.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -7,11 +7,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 
 extern char** environ;
 
-namespace graceway::test {
+namespace graceway::replay {
 
 ChildProcess::ChildProcess(const std::string& path, const std::vector<std::string>& args) {
   int fds[2];
@@ -42,9 +44,8 @@ ChildProcess::~ChildProcess() {
 bool ChildProcess::read_some(std::chrono::steady_clock::time_point deadline) {
   if (eof_ || out_ < 0) return false;
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-  if (left.count() <= 0) return false;
   pollfd p{out_, POLLIN, 0};
-  if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+  if (::poll(&p, 1, static_cast<int>(std::max<std::int64_t>(0, left.count()))) <= 0) return false;
   char buf[4096];
   const auto n = ::read(out_, buf, sizeof buf);
   if (n <= 0) {
@@ -68,6 +69,11 @@ std::optional<std::string> ChildProcess::wait_for_line(std::string_view needle, 
   }
 }
 
+void ChildProcess::collect() {
+  while (read_some(std::chrono::steady_clock::now())) {
+  }
+}
+
 void ChildProcess::signal(int signo) {
   if (pid_ > 0 && !exit_code_) ::kill(pid_, signo);
 }
@@ -86,4 +92,4 @@ std::optional<int> ChildProcess::wait_exit(std::chrono::milliseconds timeout) {
   return exit_code_;
 }
 
-}  // namespace graceway::test
+}  // namespace graceway::replay

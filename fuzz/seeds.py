@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Writes the hand-made seed inputs of each fuzz target into fuzz/corpus/<target>/.
+
+The byte layouts follow each target's FuzzInput reads (fuzz/*.cpp). Inputs found by fuzzing
+(crashes fixed since, and interesting finds) are added to the same directories by hand, named
+after what they exercise; this script never deletes them.
+"""
+import json
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def write(target, name, data):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode()
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def text(s):  # FuzzInput::text: u16 length (little endian), then the bytes
+    b = s.encode() if isinstance(s, str) else s
+    return struct.pack("<H", len(b)) + b
+
+
+# jsonrpc_codec: one byte of depth limit (% 80), then the body.
+bodies = {
+    "request": {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "echo", "arguments": {"text": "hi"}}},
+    "notification": {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 1}},
+    "response": {"jsonrpc": "2.0", "id": "s-1", "result": {"content": []}},
+    "error": {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "x"}},
+    "batch": [{"jsonrpc": "2.0", "id": 1, "method": "ping"}, {"jsonrpc": "2.0", "method": "n"}, 5],
+    "null_id": {"jsonrpc": "2.0", "id": None, "method": "ping"},
+    "big_id": {"jsonrpc": "2.0", "id": 18446744073709551615, "method": "ping"},
+    "float_id": {"jsonrpc": "2.0", "id": 1.5, "method": "ping"},
+    "initialize": {"jsonrpc": "2.0", "id": 0, "method": "initialize",
+                   "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+                              "clientInfo": {"name": "seed", "version": "1"}}},
+}
+for name, body in bodies.items():
+    write("jsonrpc_codec", name, bytes([64]) + json.dumps(body).encode())
+write("jsonrpc_codec", "not_json", bytes([64]) + b'{"jsonrpc":')
+write("jsonrpc_codec", "empty_batch", bytes([64]) + b"[]")
+write("jsonrpc_codec", "deep", bytes([8]) + b"[" * 20 + b"]" * 20)
+write("jsonrpc_codec", "escapes", bytes([64]) + b'{"jsonrpc":"2.0","id":"\\u00e9\\"[","method":"m\\ud83d\\ude00"}')
+
+# request_front: verb, then Content-Type, Accept, Origin, MCP-Protocol-Version picks (index into
+# the target's dictionaries; len+0 = absent, len+1 = arbitrary text), Last-Event-ID flag, policy
+# bits, lookup, table bits, then the body.
+def front(verb, ct, acc, origin, version, lookup, body, draining=0, capacity=0):
+    b = bytes([verb, ct, acc, origin, version, 0, 0, 0, 0, 0, lookup, draining, capacity, 0])
+    return b + json.dumps(body).encode()
+
+ping = {"jsonrpc": "2.0", "id": 7, "method": "ping"}
+write("request_front", "post_ping_open", front(0, 0, 0, 7, 0, 3, ping))
+write("request_front", "post_initialize", front(0, 0, 0, 7, 7, 0, bodies["initialize"]))
+write("request_front", "post_initialize_draining_server", front(0, 0, 0, 7, 7, 0, bodies["initialize"], 1))
+write("request_front", "post_batch_draining", front(0, 1, 0, 0, 2, 4, bodies["batch"]))
+write("request_front", "post_bad_origin", front(0, 0, 0, 1, 0, 3, ping))
+write("request_front", "post_text_plain", front(0, 2, 0, 7, 0, 3, ping))
+write("request_front", "post_bad_version", front(0, 0, 0, 7, 5, 3, ping))
+write("request_front", "get_open", front(1, 0, 1, 7, 0, 3, ""))
+write("request_front", "get_json_only", front(1, 0, 2, 7, 0, 3, ""))
+write("request_front", "delete_unknown", front(2, 0, 0, 7, 0, 1, ""))
+
+# sse_codec: id, type, data (each text()), retry flag + u16, split u16, then raw stream bytes.
+def sse(id_, type_, data, retry, split, stream):
+    b = text(id_) + text(type_) + text(data)
+    b += bytes([1]) + struct.pack("<H", retry) if retry is not None else bytes([0])
+    return b + struct.pack("<H", split) + stream.encode()
+
+write("sse_codec", "message", sse("1", "message", '{"jsonrpc":"2.0"}', None, 10,
+                                  'event: message\ndata: {"a":1}\n\n'))
+write("sse_codec", "priming", sse("s1-0", "", "", 3000, 3, "id: s1-0\nretry: 3000\ndata: \n\n"))
+write("sse_codec", "multiline_crlf", sse("", "", "a\r\nb\rc\n", None, 7, "data: a\r\ndata: b\r\n\r\n: keepalive\n\n"))
+write("sse_codec", "bad_fields", sse("x\ny", "t\r", "\x00", None, 1, "retry: 12a\nid: 1\x002\nfoo\ndata\n\n"))
+
+# session_lifecycle: idle-timeout byte, then ops (op byte % 11, then that op's bytes).
+OPEN, POST, FINISH, DELETE, CANCEL, GONE, ADVANCE, IDLE, SHUTDOWN, GET, GET_END = range(11)
+def ops(*seq):
+    return bytes([3]) + bytes(seq)
+
+write("session_lifecycle", "delete_then_post", ops(OPEN, POST, 1, 0, DELETE, 0, 8, POST, 0, 0, FINISH, 0, 0))
+write("session_lifecycle", "deadline_passes", ops(OPEN, POST, 1, 0, DELETE, 0, 4, ADVANCE, 0, 0xe8, 0x03,
+                                                  ADVANCE, 0, 0xff, 0x0f, FINISH, 0, 0))
+write("session_lifecycle", "shutdown_shortens", ops(OPEN, OPEN, POST, 0, 0, POST, 1, 0, DELETE, 0, 15,
+                                                    SHUTDOWN, 2, ADVANCE, 0, 0xd0, 0x07))
+write("session_lifecycle", "idle_and_get", ops(OPEN, GET, 0, ADVANCE, 0, 0xff, 0x0f, IDLE, 0, GET_END, 0,
+                                               ADVANCE, 0, 0xff, 0x0f, IDLE, 0))
+write("session_lifecycle", "cancel_and_gone", ops(OPEN, POST, 0, 0, POST, 0, 0, CANCEL, 0, GONE, 0,
+                                                  DELETE, 0, 3, FINISH, 0, 0, FINISH, 0, 0))

@@ -1,0 +1,241 @@
+#include "replay/http_exchange.hpp"
+
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+
+namespace graceway::replay {
+
+bool HeaderNameLess::operator()(const std::string& a, const std::string& b) const {
+  return ::strcasecmp(a.c_str(), b.c_str()) < 0;
+}
+
+HttpExchange::HttpExchange(const std::string& host, std::uint16_t port) : host_(host) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0) return;
+  for (const addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) continue;
+    if (::connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+      fd_ = fd;
+      break;
+    }
+    ::close(fd);
+  }
+  ::freeaddrinfo(found);
+  if (fd_ >= 0) {
+    int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+}
+
+HttpExchange::~HttpExchange() { close(); }
+
+void HttpExchange::close() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+}
+
+void HttpExchange::abort() {
+  if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
+}
+
+bool HttpExchange::send(const std::string& method, const std::string& path, const HeaderList& headers,
+                        const std::string& body) {
+  if (fd_ < 0) return false;
+  std::string req = method + " " + path + " HTTP/1.1\r\nHost: " + host_ + "\r\n";
+  for (const auto& [k, v] : headers) req += k + ": " + v + "\r\n";
+  if (!body.empty() || method == "POST") req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  req += "\r\n" + body;
+  std::size_t sent = 0;
+  while (sent < req.size()) {
+    const auto n = ::send(fd_, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    sent += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+bool HttpExchange::fill(std::chrono::steady_clock::time_point deadline) {
+  if (fd_ < 0 || eof_) return false;
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  if (left.count() <= 0) return false;
+  pollfd p{fd_, POLLIN, 0};
+  if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+  char buf[16384];
+  const auto n = ::recv(fd_, buf, sizeof buf, 0);
+  if (n <= 0) {
+    eof_ = true;
+    if (until_eof_) ended_ = true;
+    return false;
+  }
+  raw_.append(buf, static_cast<std::size_t>(n));
+  return true;
+}
+
+namespace {
+
+template <typename T>
+bool parse_number(std::string_view text, T& out, int base = 10) {
+  const auto* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, out, base);
+  return ec == std::errc() && ptr != text.data();
+}
+
+}  // namespace
+
+int HttpExchange::read_head(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::size_t end = 0;
+  while ((end = raw_.find("\r\n\r\n")) == std::string::npos) {
+    if (!fill(deadline)) return 0;
+  }
+  const std::string head = raw_.substr(0, end);
+  raw_.erase(0, end + 4);
+  std::size_t line_end = head.find("\r\n");
+  const std::string_view status_line = std::string_view(head).substr(0, line_end);
+  int status = 0;
+  if (status_line.size() < 12 || status_line.substr(0, 5) != "HTTP/" ||
+      !parse_number(status_line.substr(9, 3), status)) {
+    broken_ = true;
+    return 0;
+  }
+  while (line_end != std::string::npos) {
+    const auto start = line_end + 2;
+    line_end = head.find("\r\n", start);
+    const auto line = head.substr(start, line_end == std::string::npos ? std::string::npos : line_end - start);
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    auto value = line.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(" \t"));
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.pop_back();
+    headers_.emplace(line.substr(0, colon), value);
+  }
+  head_done_ = true;
+  chunked_ = ::strcasecmp(header("Transfer-Encoding").c_str(), "chunked") == 0;
+  if (!chunked_) {
+    const auto length = header("Content-Length");
+    if (length.empty()) {
+      // 1xx, 204 and 304 have no body; otherwise, with neither header, it runs to EOF.
+      until_eof_ = !(status < 200 || status == 204 || status == 304);
+      ended_ = !until_eof_;
+    } else if (!parse_number(length, content_left_)) {
+      broken_ = true;
+      ended_ = true;
+    } else if (content_left_ == 0) {
+      ended_ = true;
+    }
+  }
+  decode();
+  return status;
+}
+
+std::string HttpExchange::header(const std::string& name) const {
+  const auto it = headers_.find(name);
+  return it == headers_.end() ? std::string{} : it->second;
+}
+
+void HttpExchange::decode() {
+  if (!head_done_ || ended_ || broken_) return;
+  if (until_eof_) {
+    body_ += raw_;
+    raw_.clear();
+    return;
+  }
+  if (!chunked_) {
+    const auto take = std::min(content_left_, raw_.size());
+    body_.append(raw_, 0, take);
+    raw_.erase(0, take);
+    content_left_ -= take;
+    if (content_left_ == 0) ended_ = true;
+    return;
+  }
+  for (;;) {
+    if (in_chunk_data_) {
+      const auto take = std::min(chunk_left_, raw_.size());
+      body_.append(raw_, 0, take);
+      raw_.erase(0, take);
+      chunk_left_ -= take;
+      if (chunk_left_ != 0) return;
+      if (raw_.size() < 2) return;  // wait for the CRLF after the data
+      raw_.erase(0, 2);
+      in_chunk_data_ = false;
+    }
+    const auto eol = raw_.find("\r\n");
+    if (eol == std::string::npos) return;
+    std::string_view size_text = std::string_view(raw_).substr(0, eol);
+    size_text = size_text.substr(0, size_text.find(';'));  // chunk extensions
+    std::size_t size = 0;
+    if (!parse_number(size_text, size, 16)) {
+      broken_ = true;
+      ended_ = true;
+      return;
+    }
+    if (size == 0) {
+      const auto trailer_end = raw_.find("\r\n\r\n", eol);
+      if (trailer_end == std::string::npos) return;  // "0\r\n" [trailers] "\r\n"
+      raw_.erase(0, trailer_end + 4);
+      ended_ = true;
+      return;
+    }
+    raw_.erase(0, eol + 2);
+    chunk_left_ = size;
+    in_chunk_data_ = true;
+  }
+}
+
+std::optional<nlohmann::json> HttpExchange::next_message(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    events_.feed(std::string_view(body_).substr(consumed_));
+    consumed_ = body_.size();
+    while (auto event = events_.next()) {
+      auto parsed = nlohmann::json::parse(event->data, nullptr, false);
+      if (!parsed.is_discarded()) return parsed;  // else a priming event
+    }
+    if (ended_) return std::nullopt;
+    if (!fill(deadline)) {
+      decode();
+      if (ended_) continue;  // EOF ended a body that runs to EOF: hand out what is left
+      return std::nullopt;
+    }
+    decode();
+  }
+}
+
+std::vector<nlohmann::json> HttpExchange::read_all(std::chrono::milliseconds timeout) {
+  std::vector<nlohmann::json> out;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (auto m = next_message(
+             std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()))) {
+    out.push_back(std::move(*m));
+  }
+  return out;
+}
+
+bool HttpExchange::read_to_end(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  decode();
+  while (!ended_) {
+    if (!fill(deadline)) {
+      decode();
+      return ended_;
+    }
+    decode();
+  }
+  return true;
+}
+
+}  // namespace graceway::replay

@@ -1,0 +1,242 @@
+// graceway-replay: replays race scenarios (tests/races/*.json) over the wire against any MCP
+// server, or against graceway binaries it starts itself, and judges what comes back.
+//
+//   graceway-replay --url http://127.0.0.1:8080/mcp tests/races
+//   graceway-replay --graceway build/release/graceway --html races.html tests/races
+//
+// Exits 0 when every scenario passed (or was skipped because the target cannot do what it needs),
+// 1 on any failure, 2 on bad usage or an unreadable scenario.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "replay/child_process.hpp"
+#include "replay/driver.hpp"
+#include "replay/http_exchange.hpp"
+#include "replay/report.hpp"
+#include "replay/runner.hpp"
+#include "replay/scenario.hpp"
+
+namespace {
+
+using namespace graceway::replay;
+using std::chrono::milliseconds;
+
+struct Target {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;
+  std::string path = "/mcp";
+};
+
+std::optional<Target> parse_url(const std::string& url) {
+  static const std::regex pattern(R"(^http://(\[[^\]]+\]|[^/:]+)(?::(\d+))?(/.*)?$)");
+  std::smatch m;
+  if (!std::regex_match(url, m, pattern)) return std::nullopt;
+  Target t;
+  t.host = m[1].str();
+  if (t.host.front() == '[') t.host = t.host.substr(1, t.host.size() - 2);
+  t.port = static_cast<std::uint16_t>(m[2].matched ? std::stoi(m[2].str()) : 80);
+  t.path = m[3].matched ? m[3].str() : "/";
+  return t;
+}
+
+struct SlowTool {
+  std::string tool = "sleep";
+  std::string arg = "ms";
+  int ms = 1000;
+  int stubborn_ms = 4000;
+};
+
+// Over the wire: gates are calls to a slow tool; states are observed by the runner's probes.
+class WireDriver final : public Driver {
+public:
+  WireDriver(Target target, SlowTool slow, ChildProcess* child) : target_(std::move(target)), slow_(std::move(slow)), child_(child) {}
+
+  std::string host() const override { return target_.host; }
+  std::uint16_t port() const override { return target_.port; }
+  std::string path() const override { return target_.path; }
+  GateCall gate_call(const std::string&, bool stubborn) override {
+    return {slow_.tool, {{slow_.arg, stubborn ? slow_.stubborn_ms : slow_.ms}}, true};
+  }
+  std::optional<bool> wait_started(const std::string&, milliseconds) override { return std::nullopt; }
+  void release(const std::string&) override {}
+  std::optional<bool> wait_state(const std::string&, const std::string&, milliseconds) override { return std::nullopt; }
+  bool shutdown() override {
+    if (child_ == nullptr) return false;
+    child_->signal(SIGTERM);
+    return true;
+  }
+  std::optional<int> wait_exit(milliseconds timeout) override {
+    if (child_ == nullptr) return std::nullopt;
+    return child_->wait_exit(timeout);
+  }
+  std::optional<std::uint64_t> counter(const std::string& name) override {
+    HttpExchange metrics(target_.host, target_.port);
+    if (!metrics.send("GET", "/metrics", {}) || metrics.read_head(std::chrono::seconds(5)) != 200 ||
+        !metrics.read_to_end(std::chrono::seconds(5))) {
+      return std::nullopt;
+    }
+    const std::string needle = "\ngraceway_" + name + "_total ";
+    const auto& body = "\n" + metrics.body_so_far();
+    const auto at = body.find(needle);
+    if (at == std::string::npos) return std::nullopt;
+    return std::stoull(body.substr(at + needle.size()));
+  }
+  std::optional<std::uint64_t> error_lines() override {
+    if (child_ == nullptr) return std::nullopt;
+    child_->collect();
+    std::uint64_t n = 0;
+    const auto& out = child_->output();
+    for (const char* level : {"\"level\":\"error\"", "\"level\":\"critical\""}) {
+      for (auto at = out.find(level); at != std::string::npos; at = out.find(level, at + 1)) ++n;
+    }
+    return n;
+  }
+
+private:
+  Target target_;
+  SlowTool slow_;
+  ChildProcess* child_;
+};
+
+// A port the kernel just handed out and released; graceway binds it a moment later.
+std::uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  std::uint16_t port = 0;
+  if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  if (fd >= 0) ::close(fd);
+  return port;
+}
+
+// Polls /healthz until the server answers (a process we started has no other signal at warn).
+bool wait_healthy(const Target& target) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < give_up) {
+    HttpExchange probe(target.host, target.port);
+    if (probe.connected() && probe.send("GET", "/healthz", {}) && probe.read_head(std::chrono::seconds(5)) == 200) {
+      return true;
+    }
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  return false;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"graceway-replay: replay session-end races against an MCP server and judge the answers"};
+  std::vector<std::string> paths;
+  std::string url;
+  std::string graceway;
+  bool json_out = false;
+  bool timeline = false;
+  std::string html;
+  SlowTool slow;
+  int repeat = 1;
+  app.add_option("scenarios", paths, "Scenario files or directories of *.json")->required();
+  auto* url_opt = app.add_option("--url", url, "The MCP endpoint of a running server (http://host:port/path)");
+  auto* bin_opt = app.add_option("--graceway", graceway,
+                                 "Start this graceway binary for each scenario, with the scenario's settings");
+  url_opt->excludes(bin_opt);
+  app.add_flag("--json", json_out, "Print the results as JSON instead of text");
+  app.add_flag("--timeline", timeline, "Print every scenario's timeline, not only failing ones");
+  app.add_option("--html", html, "Write an HTML page drawing every timeline to this file");
+  app.add_option("--slow-tool", slow.tool, "The tool that plays a gate over the wire")->capture_default_str();
+  app.add_option("--slow-arg", slow.arg, "Its argument that sets the duration in ms")->capture_default_str();
+  app.add_option("--slow-ms", slow.ms, "How long a gate call runs")->capture_default_str()->check(CLI::Range(50, 600000));
+  app.add_option("--stubborn-ms", slow.stubborn_ms, "How long a call that must outlive the drain window runs")
+      ->capture_default_str()
+      ->check(CLI::Range(50, 600000));
+  app.add_option("--repeat", repeat, "Replay each scenario this many times")->capture_default_str()->check(CLI::Range(1, 1000));
+  CLI11_PARSE(app, argc, argv);
+  if (url.empty() && graceway.empty()) {
+    std::cerr << "graceway-replay: give --url URL or --graceway PATH\n";
+    return 2;
+  }
+
+  std::vector<Scenario> scenarios;
+  try {
+    scenarios = load_scenarios(paths);
+  } catch (const std::exception& e) {
+    std::cerr << "graceway-replay: " << e.what() << '\n';
+    return 2;
+  }
+  if (scenarios.empty()) {
+    std::cerr << "graceway-replay: no scenarios found\n";
+    return 2;
+  }
+  std::optional<Target> fixed_target;
+  if (!url.empty()) {
+    fixed_target = parse_url(url);
+    if (!fixed_target) {
+      std::cerr << "graceway-replay: --url: expected http://host[:port][/path], got '" << url << "'\n";
+      return 2;
+    }
+  }
+
+  std::vector<Result> results;
+  int failed = 0;
+  for (const auto& scenario : scenarios) {
+    for (int rep = 0; rep < repeat; ++rep) {
+      std::unique_ptr<ChildProcess> child;
+      Target target = fixed_target.value_or(Target{});
+      if (!graceway.empty()) {
+        target.port = free_port();
+        auto args = scenario.server.flags();
+        // warn keeps the pipe quiet (it is read only between scenarios); errors are what we count.
+        args.insert(args.end(), {"--host", "127.0.0.1", "--port", std::to_string(target.port), "--log-format", "json",
+                                 "--log-level", "warn"});
+        child = std::make_unique<ChildProcess>(graceway, args);
+        if (target.port == 0 || !child->started() || !wait_healthy(target)) {
+          child->collect();
+          std::cerr << "graceway-replay: " << graceway << " did not start: " << child->output() << '\n';
+          return 2;
+        }
+      }
+      WireDriver driver(target, slow, child.get());
+      auto result = run_scenario(scenario, driver);
+      if (child) {
+        child->signal(SIGTERM);
+        child->wait_exit(std::chrono::seconds(60));
+      }
+      if (!result.passed() && !result.skipped) ++failed;
+      if (!json_out) std::cout << render_text(result, timeline || !result.passed()) << std::flush;
+      results.push_back(std::move(result));
+    }
+  }
+  if (json_out) std::cout << render_json(results).dump(2) << '\n';
+  if (!html.empty()) {
+    std::ofstream out(html);
+    out << render_html(results, "graceway-replay: " + (url.empty() ? graceway : url));
+    if (!out) {
+      std::cerr << "graceway-replay: cannot write " << html << '\n';
+      return 2;
+    }
+  }
+  if (!json_out) {
+    std::cout << results.size() << " run(s), " << failed << " failed\n";
+  }
+  return failed == 0 ? 0 : 1;
+}
