@@ -55,8 +55,11 @@ void HttpExchange::abort() {
 bool HttpExchange::send(const std::string& method, const std::string& path, const HeaderList& headers,
                         const std::string& body) {
   if (fd_ < 0) return false;
-  std::string req = method + " " + path + " HTTP/1.1\r\nHost: " + host_ + "\r\n";
-  for (const auto& [k, v] : headers) req += k + ": " + v + "\r\n";
+  std::string req;
+  req.append(method).append(" ").append(path).append(" HTTP/1.1\r\nHost: ").append(host_).append("\r\n");
+  for (const auto& [k, v] : headers) {
+    req.append(k).append(": ").append(v).append("\r\n");
+  }
   if (!body.empty() || method == "POST") req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   req += "\r\n" + body;
   std::size_t sent = 0;

@@ -238,7 +238,7 @@ void Play::settle(Exchange& ex) {
   } else if (!ex.ended) {
     r.outcome = "never ended";
   } else {
-    r.outcome = ex.status == 200 && !ex.id.is_null() ? "ended without a response" : std::to_string(ex.status);
+    r.outcome = !ex.id.is_null() ? "ended without a response" : "done";
   }
 }
 
@@ -412,6 +412,7 @@ void Play::churn(const Step& step) {
     }
   };
   std::vector<std::thread> workers;
+  workers.reserve(static_cast<std::size_t>(step.parallel));
   for (int w = 0; w < step.parallel; ++w) workers.emplace_back(worker);
   for (auto& t : workers) t.join();
   std::lock_guard lock(records_mu_);

@@ -173,7 +173,9 @@ Scenario parse_scenario(const json& doc, const std::string& file) {
                                 "requests_refused", "sessions_created"},
                 where + ".counters");
       for (const auto& [name, bound] : e["counters"].items()) {
-        only_keys(bound, {"min", "max"}, where + ".counters." + name);
+        std::string at = where;
+        at.append(".counters.").append(name);
+        only_keys(bound, {"min", "max"}, at);
         CounterBound b;
         if (bound.contains("min")) b.min = static_cast<std::uint64_t>(number(bound, "min", where, 0));
         if (bound.contains("max")) b.max = static_cast<std::uint64_t>(number(bound, "max", where, 0));

@@ -94,9 +94,11 @@ bool Session::cancel_request(const std::string& key) {
     reply = it->second.reply;
     id = it->second.id;
   }
-  stop.request_stop();
-  ++env_.metrics->tool_calls_cancelled;
+  // Give up the response slot before stopping the work: a tool that returns as soon as it is
+  // stopped must find its answer already abandoned, or its result would still be sent.
+  ++env_.metrics->tool_calls_cancelled;  // before anything the client can observe
   if (reply) reply->abandon(key, error_response(errc::request_cancelled, id));
+  stop.request_stop();
   log()->debug("session {}: request {} cancelled by the client", id_, key);
   return true;
 }
@@ -227,7 +229,7 @@ bool Session::transition(std::unique_lock<std::mutex>& lock, SessionState next, 
   for (auto& [key, request] : unfinished) {
     request.stop.request_stop();
     if (request.cancelled || !request.reply) continue;
-    if (request.reply->complete(key, error_response(errc::drain_deadline, request.id))) ++m.deadline_errors;
+    request.reply->complete(key, error_response(errc::drain_deadline, request.id), &m.deadline_errors);
   }
   if (stream) stream->close();
   if (env_.forget) env_.forget(id_);

@@ -54,7 +54,7 @@ bool ReplyStream::push(const nlohmann::json& message) {
   return true;
 }
 
-bool ReplyStream::complete(const std::string& key, const nlohmann::json& response) {
+bool ReplyStream::complete(const std::string& key, const nlohmann::json& response, Metrics::counter* tally) {
   {
     std::lock_guard lock(mu_);
     if (pending_.erase(key) == 0) {
@@ -65,6 +65,8 @@ bool ReplyStream::complete(const std::string& key, const nlohmann::json& respons
       ++metrics_.dropped_writes;
       return false;
     }
+    // Counted before the consumer can write it, so whoever reads the response sees the count.
+    if (tally != nullptr) ++*tally;
     append_locked(response);
   }
   cv_.notify_one();

@@ -40,7 +40,9 @@ public:
   // Notification or server request (SSE only). False: not sent (JSON mode, gone, ended, full).
   bool push(const nlohmann::json& message);
   // The response for `key`. False: dropped (client gone, or key already answered/abandoned).
-  bool complete(const std::string& key, const nlohmann::json& response);
+  // `tally`, when given, is incremented if the response will be written, before any reader can
+  // see it.
+  bool complete(const std::string& key, const nlohmann::json& response, Metrics::counter* tally = nullptr);
   // The request was cancelled: SSE sends nothing for it; JSON mode answers `error` in its place.
   void abandon(const std::string& key, const nlohmann::json& error_response);
   // Ends a standalone stream after what is queued.

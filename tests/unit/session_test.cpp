@@ -403,3 +403,29 @@ TEST_F(SessionTest, TheDeadlineLeavesCancelledRequestsAlone) {
 
 }  // namespace
 }  // namespace graceway
+
+namespace graceway {
+namespace {
+
+// Found by the race catalogue (race.cancel-during-drain under ASan): a tool that returns as soon
+// as it is stopped used to complete its response before the cancellation gave up the slot, so
+// the client still got a result. The stop callback below plays such a tool, synchronously.
+TEST_F(SessionTest, ACancelledRequestsResultIsNeverSentEvenIfTheToolReturnsAtOnce) {
+  auto session = make_session();
+  auto stream = make_stream();
+  std::stop_source stop;
+  const auto key = jsonrpc::key_of(jsonrpc::RequestId{7});
+  auto begin = admit(*session, 7, stream, stop);
+  ASSERT_EQ(begin.result, Session::BeginResult::admitted);
+  std::stop_callback tool_returns(stop.get_token(), [&] {
+    stream->complete(key, jsonrpc::make_result(jsonrpc::RequestId{7}, {{"content", nlohmann::json::array()}}));
+  });
+  ASSERT_TRUE(session->cancel_request(key));
+  std::string out;
+  EXPECT_EQ(stream->next(0ms, out), ReplyStream::Next::end) << "nothing may be written: " << out;
+  EXPECT_EQ(metrics_.late_results.load(), 1U) << "the tool's result is counted as late";
+  EXPECT_EQ(metrics_.tool_calls_cancelled.load(), 1U);
+}
+
+}  // namespace
+}  // namespace graceway
