@@ -6,7 +6,7 @@
 #   scripts/test.sh JOB...       only these jobs
 #
 #   asan      gcc, ASan+UBSan+LeakSanitizer: unit, integration, e2e, fuzz corpus replays
-#   tsan      gcc, ThreadSanitizer: unit and integration (race) tests, fuzz corpus replays
+#   tsan      gcc, ThreadSanitizer: unit, integration and race-catalogue tests, fuzz corpus replays
 #   coverage  gcc, gcov: the whole suite, then gcovr line/branch coverage of src/ with thresholds
 #   fuzz      clang 14, -Werror, libFuzzer + ASan/UBSan: corpus replays, then 30 s of fuzzing each
 #   tidy      clang-tidy on src/ and include/ (zero warnings)
