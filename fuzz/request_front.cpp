@@ -1,6 +1,7 @@
-// The HTTP request front: the headers and body of a POST, GET or DELETE to /mcp, driven through
-// front::read_post / check_get / check_origin / check_protocol_version and then the admission
-// table, exactly as HttpTransport does, for any session state the lookup could report.
+// The HTTP request front: the headers (Content-Type, Accept, Origin, MCP-Protocol-Version,
+// Mcp-Session-Id, Last-Event-ID) and body of a POST, GET or DELETE to /mcp, driven through
+// front::read_post / check_get / check_origin, the session lookup in a real SessionRegistry,
+// the admission table and check_protocol_version, exactly as HttpTransport does.
 // Invariants: nothing throws; every refusal maps to a 4xx (or a documented 503 with Retry-After
 // semantics) and serialises to a JSON-RPC error; only a well-formed initialize without a session
 // creates one; only an open session runs requests; a draining session never does.
@@ -8,7 +9,11 @@
 #include <array>
 #include <cstdint>
 
+#include <spdlog/spdlog.h>
+
 #include "fuzz_input.hpp"
+#include "graceway/logging.hpp"
+#include "session/session_registry.hpp"
 #include "transport/admission.hpp"
 #include "transport/error_mapping.hpp"
 #include "transport/request_front.hpp"
@@ -77,9 +82,43 @@ void check_decision(const admission::Input& in, const admission::Decision& d) {
   }
 }
 
+SessionEnvironment environment(const Clock& clock, Metrics& metrics) {
+  SessionEnvironment env;
+  env.clock = &clock;
+  env.metrics = &metrics;
+  return env;
+}
+
+// A registry holding one session in each state the lookup can report, as the server's would.
+struct Sessions {
+  ManualClock clock;
+  Metrics metrics;
+  SequentialSessionIds ids{"fuzz-"};
+  SessionRegistry registry{environment(clock, metrics), ids, 8, 8};
+  std::shared_ptr<Session> open = registry.create("2025-11-25");
+  std::shared_ptr<Session> draining = registry.create("2025-03-26");
+  InFlightGuard holds_draining;
+  std::string closed_id;
+
+  Sessions() {
+    auto begin = draining->begin_request({jsonrpc::RequestId{std::int64_t{1}}, {}, nullptr, false});
+    holds_draining = std::move(begin.guard);
+    draining->begin_drain(EndReason::remote_delete, std::chrono::seconds(30));
+    auto closed = registry.create("2025-06-18");
+    closed_id = closed->id();
+    closed->begin_drain(EndReason::remote_delete, std::chrono::seconds(30));  // nothing in flight: closes
+  }
+};
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  static const bool quiet = [] {
+    logging::configure({.level = spdlog::level::off, .format = logging::Format::text, .to_stderr = false});
+    return true;
+  }();
+  (void)quiet;
+  static Sessions sessions;  // read-only after construction: lookups do not change it
   fuzz::FuzzInput in(data, size);
   const auto verb = static_cast<Verb>(in.below(3));
   front::Headers headers;
@@ -88,6 +127,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   headers.origin = header(in, kOrigins);
   headers.protocol_version = header(in, kVersions);
   headers.last_event_id = in.flag() ? std::optional(in.text(32)) : std::nullopt;
+  const std::array<std::string_view, 3> known = {sessions.open->id(), sessions.draining->id(), sessions.closed_id};
+  switch (in.below(5)) {
+    case 0: break;  // absent
+    case 1: headers.session_id = in.text(40); break;
+    default: headers.session_id = known[in.below(3)]; break;
+  }
   front::Policy policy;
   policy.response_mode = in.flag() ? ResponseMode::json : ResponseMode::sse;
   policy.loopback_bound = in.flag();
@@ -95,7 +140,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   policy.max_json_depth = 1 + in.below(64);
   admission::Input table;
   table.verb = verb;
-  table.session = static_cast<Lookup>(in.below(5));
+  const auto target = front::look_up(sessions.registry, headers.session_id.value_or(""));
+  table.session = target.lookup;
+  FUZZ_CHECK((target.session != nullptr) == (target.lookup == Lookup::open || target.lookup == Lookup::draining));
+  if (headers.session_id == known[0]) FUZZ_CHECK(target.lookup == Lookup::open);
+  if (headers.session_id == known[1]) FUZZ_CHECK(target.lookup == Lookup::draining);
+  if (headers.session_id == known[2]) FUZZ_CHECK(target.lookup == Lookup::closed);
   table.server_draining = in.flag();
   table.at_capacity = in.flag();
   table.draining_answers_404 = in.flag();

@@ -48,23 +48,37 @@ write("jsonrpc_codec", "deep", bytes([8]) + b"[" * 20 + b"]" * 20)
 write("jsonrpc_codec", "escapes", bytes([64]) + b'{"jsonrpc":"2.0","id":"\\u00e9\\"[","method":"m\\ud83d\\ude00"}')
 
 # request_front: verb, then Content-Type, Accept, Origin, MCP-Protocol-Version picks (index into
-# the target's dictionaries; len+0 = absent, len+1 = arbitrary text), Last-Event-ID flag, policy
-# bits, lookup, table bits, then the body.
-def front(verb, ct, acc, origin, version, lookup, body, draining=0, capacity=0):
-    b = bytes([verb, ct, acc, origin, version, 0, 0, 0, 0, 0, lookup, draining, capacity, 0])
-    return b + json.dumps(body).encode()
+# the target's dictionaries; len = absent, len+1 = arbitrary text), no Last-Event-ID, the
+# Mcp-Session-Id choice, policy bits (JSON mode, loopback, allowed origins, depth), table bits
+# (server draining, at capacity, 404 while draining), then the body.
+ABSENT_ORIGIN, ABSENT_VERSION = 6, 6
+NO_ID, OPEN_ID, DRAINING_ID, CLOSED_ID = [0], [2, 0], [2, 1], [2, 2]
+UNKNOWN_ID = [1] + list(struct.pack("<H", 8)) + list(b"nosuchid")
+
+def front(verb, ct, acc, origin, version, session, body, draining=0, capacity=0):
+    b = bytes([verb, ct, acc, origin, version, 0] + session + [0, 1, 0, 63, draining, capacity, 0])
+    return b + (json.dumps(body).encode() if body != "" else b"")
 
 ping = {"jsonrpc": "2.0", "id": 7, "method": "ping"}
-write("request_front", "post_ping_open", front(0, 0, 0, 7, 0, 3, ping))
-write("request_front", "post_initialize", front(0, 0, 0, 7, 7, 0, bodies["initialize"]))
-write("request_front", "post_initialize_draining_server", front(0, 0, 0, 7, 7, 0, bodies["initialize"], 1))
-write("request_front", "post_batch_draining", front(0, 1, 0, 0, 2, 4, bodies["batch"]))
-write("request_front", "post_bad_origin", front(0, 0, 0, 1, 0, 3, ping))
-write("request_front", "post_text_plain", front(0, 2, 0, 7, 0, 3, ping))
-write("request_front", "post_bad_version", front(0, 0, 0, 7, 5, 3, ping))
-write("request_front", "get_open", front(1, 0, 1, 7, 0, 3, ""))
-write("request_front", "get_json_only", front(1, 0, 2, 7, 0, 3, ""))
-write("request_front", "delete_unknown", front(2, 0, 0, 7, 0, 1, ""))
+write("request_front", "post_ping_open", front(0, 0, 0, ABSENT_ORIGIN, ABSENT_VERSION, OPEN_ID, ping))
+write("request_front", "post_ping_draining", front(0, 0, 0, ABSENT_ORIGIN, 0, DRAINING_ID, ping))
+write("request_front", "post_ping_closed", front(0, 0, 0, ABSENT_ORIGIN, 0, CLOSED_ID, ping))
+write("request_front", "post_ping_unknown", front(0, 0, 0, ABSENT_ORIGIN, 0, UNKNOWN_ID, ping))
+write("request_front", "post_initialize", front(0, 0, 0, ABSENT_ORIGIN, ABSENT_VERSION, NO_ID, bodies["initialize"]))
+write("request_front", "post_initialize_draining_server",
+      front(0, 0, 0, ABSENT_ORIGIN, ABSENT_VERSION, NO_ID, bodies["initialize"], 1))
+write("request_front", "post_initialize_at_capacity",
+      front(0, 0, 0, ABSENT_ORIGIN, ABSENT_VERSION, NO_ID, bodies["initialize"], 0, 1))
+write("request_front", "post_batch_draining", front(0, 1, 0, ABSENT_ORIGIN, 2, DRAINING_ID, bodies["batch"]))
+write("request_front", "post_notification_draining",
+      front(0, 0, 0, ABSENT_ORIGIN, 0, DRAINING_ID, bodies["notification"]))
+write("request_front", "post_bad_origin", front(0, 0, 0, 1, 0, OPEN_ID, ping))
+write("request_front", "post_text_plain", front(0, 2, 0, ABSENT_ORIGIN, 0, OPEN_ID, ping))
+write("request_front", "post_bad_version", front(0, 0, 0, ABSENT_ORIGIN, 5, OPEN_ID, ping))
+write("request_front", "get_open", front(1, 0, 1, ABSENT_ORIGIN, 0, OPEN_ID, ""))
+write("request_front", "get_json_only", front(1, 0, 2, ABSENT_ORIGIN, 0, OPEN_ID, ""))
+write("request_front", "delete_unknown", front(2, 0, 0, ABSENT_ORIGIN, 0, UNKNOWN_ID, ""))
+write("request_front", "delete_draining", front(2, 0, 0, 0, 0, DRAINING_ID, ""))
 
 # sse_codec: id, type, data (each text()), retry flag + u16, split u16, then raw stream bytes.
 def sse(id_, type_, data, retry, split, stream):

@@ -260,19 +260,7 @@ void HttpTransport::install_routes() {
 // Shared checks
 
 HttpTransport::Target HttpTransport::look_up(std::string_view session_id) const {
-  if (session_id.empty()) return {Lookup::no_id, nullptr};
-  auto found = registry_.find(session_id);
-  switch (found.lookup) {
-    case SessionRegistry::Lookup::unknown: return {Lookup::unknown, nullptr};
-    case SessionRegistry::Lookup::closed: return {Lookup::closed, nullptr};
-    case SessionRegistry::Lookup::live: break;
-  }
-  switch (found.session->state()) {
-    case SessionState::open: return {Lookup::open, std::move(found.session)};
-    case SessionState::draining: return {Lookup::draining, std::move(found.session)};
-    case SessionState::closed: return {Lookup::closed, nullptr};
-  }
-  return {Lookup::unknown, nullptr};
+  return front::look_up(registry_, session_id);
 }
 
 admission::Decision HttpTransport::decide(Verb verb, Body body, Lookup lookup) const {

@@ -63,10 +63,7 @@ private:
   using Response = httplib::Response;
   using Format = ReplyStream::Format;
 
-  struct Target {
-    admission::Lookup lookup;
-    std::shared_ptr<Session> session;
-  };
+  using Target = front::Target;
 
   void install_routes();
   void handle_post(const Request& req, Response& res);

@@ -72,6 +72,23 @@ std::optional<Refusal> check_protocol_version(const Headers& headers, const std:
                  {{"supported", std::move(supported)}, {"requested", requested}});
 }
 
+Target look_up(const SessionRegistry& registry, std::string_view session_id) {
+  using admission::Lookup;
+  if (session_id.empty()) return {Lookup::no_id, nullptr};
+  auto found = registry.find(session_id);
+  switch (found.lookup) {
+    case SessionRegistry::Lookup::unknown: return {Lookup::unknown, nullptr};
+    case SessionRegistry::Lookup::closed: return {Lookup::closed, nullptr};
+    case SessionRegistry::Lookup::live: break;
+  }
+  switch (found.session->state()) {
+    case SessionState::open: return {Lookup::open, std::move(found.session)};
+    case SessionState::draining: return {Lookup::draining, std::move(found.session)};
+    case SessionState::closed: return {Lookup::closed, nullptr};
+  }
+  return {Lookup::unknown, nullptr};
+}
+
 Post read_post(const Headers& headers, std::string_view body, const Policy& policy) {
   Post post;
   if (auto refusal = check_origin(headers, policy)) {

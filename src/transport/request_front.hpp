@@ -14,6 +14,7 @@
 #include "graceway/config.hpp"
 #include "graceway/errc.hpp"
 #include "graceway/jsonrpc.hpp"
+#include "session/session_registry.hpp"
 #include "transport/admission.hpp"
 #include "transport/reply_stream.hpp"
 
@@ -64,5 +65,13 @@ struct Post {
 // Checked once the request has found its session: absent means the negotiated version.
 [[nodiscard]] std::optional<Refusal> check_protocol_version(const Headers& headers,
                                                             const std::optional<jsonrpc::RequestId>& id);
+
+// The session an Mcp-Session-Id names, as the admission table needs it: no id, unknown, closed
+// (a tombstone, or a live session that closed just now), open or draining.
+struct Target {
+  admission::Lookup lookup = admission::Lookup::no_id;
+  std::shared_ptr<Session> session;  // set for open and draining
+};
+[[nodiscard]] Target look_up(const SessionRegistry& registry, std::string_view session_id);
 
 }  // namespace graceway::front
