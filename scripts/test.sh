@@ -35,8 +35,13 @@ job_tsan() { build tsan && run_ctest tsan; }
 job_coverage() {
   # Counters from an earlier run would inflate the figures.
   [ -d build/coverage ] && find build/coverage -name '*.gcda' -delete
-  build coverage && run_ctest coverage &&
-    { mkdir -p build/coverage/html; gcovr --config gcovr.cfg build/coverage; }
+  build coverage || return 1
+  local tests=0
+  run_ctest coverage || tests=1
+  # The figures are printed even when a test failed; the job fails for either reason.
+  mkdir -p build/coverage/html
+  gcovr --config gcovr.cfg build/coverage || return 1
+  return "$tests"
 }
 job_fuzz() {
   build fuzz && run_ctest fuzz || return 1

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -44,13 +45,15 @@ struct Target {
 };
 
 std::optional<Target> parse_url(const std::string& url) {
-  static const std::regex pattern(R"(^http://(\[[^\]]+\]|[^/:]+)(?::(\d+))?(/.*)?$)");
+  static const std::regex pattern(R"(^http://(\[[^\]]+\]|[^/:]+)(?::(\d{1,5}))?(/.*)?$)");
   std::smatch m;
   if (!std::regex_match(url, m, pattern)) return std::nullopt;
   Target t;
   t.host = m[1].str();
   if (t.host.front() == '[') t.host = t.host.substr(1, t.host.size() - 2);
-  t.port = static_cast<std::uint16_t>(m[2].matched ? std::stoi(m[2].str()) : 80);
+  const int port = m[2].matched ? std::stoi(m[2].str()) : 80;  // at most 5 digits: no overflow
+  if (port <= 0 || port > 65535) return std::nullopt;
+  t.port = static_cast<std::uint16_t>(port);
   t.path = m[3].matched ? m[3].str() : "/";
   return t;
 }
@@ -79,6 +82,16 @@ public:
   bool shutdown() override {
     if (child_ == nullptr) return false;
     child_->signal(SIGTERM);
+    // The signal is handled asynchronously; the drain has begun once readiness fails (or the
+    // process is already gone). Later steps rely on that, as they do in process.
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < give_up) {
+      HttpExchange ready(target_.host, target_.port);
+      if (!ready.connected() || !ready.send("GET", "/readyz", {}) || ready.read_head(std::chrono::seconds(5)) != 200) {
+        return true;
+      }
+      std::this_thread::sleep_for(milliseconds(2));  // observation interval over the wire only
+    }
     return true;
   }
   std::optional<int> wait_exit(milliseconds timeout) override {
@@ -95,7 +108,11 @@ public:
     const auto& body = "\n" + metrics.body_so_far();
     const auto at = body.find(needle);
     if (at == std::string::npos) return std::nullopt;
-    return std::stoull(body.substr(at + needle.size()));
+    std::uint64_t value = 0;
+    const char* first = body.data() + at + needle.size();
+    const auto [end, ec] = std::from_chars(first, body.data() + body.size(), value);
+    if (ec != std::errc() || end == first) return std::nullopt;
+    return value;
   }
   std::optional<std::uint64_t> error_lines() override {
     if (child_ == nullptr) return std::nullopt;
@@ -155,6 +172,7 @@ int main(int argc, char** argv) {
   std::string html;
   SlowTool slow;
   int repeat = 1;
+  bool assume_settings = false;
   app.add_option("scenarios", paths, "Scenario files or directories of *.json")->required();
   auto* url_opt = app.add_option("--url", url, "The MCP endpoint of a running server (http://host:port/path)");
   auto* bin_opt = app.add_option("--graceway", graceway,
@@ -169,6 +187,8 @@ int main(int argc, char** argv) {
   app.add_option("--stubborn-ms", slow.stubborn_ms, "How long a call that must outlive the drain window runs")
       ->capture_default_str()
       ->check(CLI::Range(50, 600000));
+  app.add_flag("--assume-settings", assume_settings,
+               "With --url: the server runs with each scenario's \"server\" settings, so run those too");
   app.add_option("--repeat", repeat, "Replay each scenario this many times")->capture_default_str()->check(CLI::Range(1, 1000));
   CLI11_PARSE(app, argc, argv);
   if (url.empty() && graceway.empty()) {
@@ -216,7 +236,20 @@ int main(int argc, char** argv) {
         }
       }
       WireDriver driver(target, slow, child.get());
-      auto result = run_scenario(scenario, driver);
+      Result result;
+      if (!child && scenario.needs_settings && !assume_settings) {
+        // Its outcome depends on settings (idle timeout, windows, limits) this run cannot give a
+        // server it did not start; judging a server configured otherwise would not be fair.
+        result.name = scenario.name;
+        result.summary = scenario.summary;
+        result.file = scenario.file;
+        result.skipped = true;
+        std::string flags;
+        for (const auto& f : scenario.server.flags()) flags += " " + f;
+        result.skip_reason = "needs server settings (graceway:" + flags + "); use --graceway, or --assume-settings";
+      } else {
+        result = run_scenario(scenario, driver);
+      }
       if (child) {
         child->signal(SIGTERM);
         child->wait_exit(std::chrono::seconds(60));

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "graceway/jsonrpc.hpp"
 #include "replay/http_exchange.hpp"
 
 namespace graceway::replay {
@@ -183,7 +184,8 @@ std::shared_ptr<Exchange> Play::start(const Step& step, std::string label, const
                    std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now()))) {
           {
             std::lock_guard lock(ex->mu);
-            if (m->value("method", "") == "notifications/progress") ++ex->progress;
+            // Whatever a server sends must not throw here: check the shape before reading it.
+            if (m->is_object() && jsonrpc::string_member(*m, "method") == "notifications/progress") ++ex->progress;
             ex->messages.push_back(std::move(*m));
           }
           ex->cv.notify_all();
@@ -319,9 +321,8 @@ void Play::open(const Step& step) {
     if (ex->status != 200) return;
     id = ex->session_header;
     for (const auto& m : ex->messages) {
-      if (m.contains("result") && m["result"].contains("protocolVersion")) {
-        version = m["result"]["protocolVersion"].get<std::string>();
-      }
+      if (!m.is_object()) continue;
+      if (auto v = jsonrpc::string_member(m.value("result", json::object()), "protocolVersion")) version = *v;
     }
   }
   if (id.empty()) {

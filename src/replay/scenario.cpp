@@ -150,6 +150,7 @@ Scenario parse_scenario(const json& doc, const std::string& file) {
   if (sc.name.empty()) fail(file, "\"name\" is required");
   sc.summary = text(doc, "summary", file);
   if (doc.contains("server")) {
+    sc.needs_settings = true;
     const auto& s = doc["server"];
     const std::string where = file + ": server";
     only_keys(s, {"drain_timeout_ms", "shutdown_timeout_ms", "idle_timeout_ms", "max_sessions", "draining_status"},

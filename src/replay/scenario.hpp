@@ -70,6 +70,7 @@ struct Scenario {
   std::string summary;
   std::string file;
   ServerSettings server;
+  bool needs_settings = false;  // the scenario sets "server": a running target must match it
   std::vector<Step> steps;
   bool no_error_logs = true;                      // graceway: nothing logged at error level
   std::map<std::string, CounterBound> counters;   // graceway: /metrics counters after the run
