@@ -51,10 +51,11 @@ job_fuzz() {
     local scratch="build/fuzz/scratch/$t"
     mkdir -p "$scratch"
     echo "fuzz: $t for ${fuzz_seconds}s"
+    local log="build/fuzz/scratch/$t.log" rc=0
     "build/fuzz/fuzz/fuzz_$t" -max_total_time="$fuzz_seconds" -print_final_stats=1 \
-      -artifact_prefix="build/fuzz/scratch/$t-" "$scratch" "fuzz/corpus/$t" 2>&1 |
-      grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|Done|==[0-9]+==|SUMMARY)' || true
-    [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "fuzz: $t failed; see build/fuzz/scratch/$t-*"; return 1; }
+      -artifact_prefix="build/fuzz/scratch/$t-" "$scratch" "fuzz/corpus/$t" >"$log" 2>&1 || rc=$?
+    grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|Done|==[0-9]+==|SUMMARY)' "$log" || true
+    [ "$rc" -eq 0 ] || { echo "fuzz: $t failed (exit $rc); see $log and build/fuzz/scratch/$t-*"; return 1; }
   done
 }
 job_tidy() {
