@@ -5,14 +5,18 @@
 #   scripts/setup.sh --tests   also GoogleTest, gcovr, clang 14 with libFuzzer and clang-tidy,
 #                              Node.js/npm when absent, and the pinned npm packages of the test
 #                              suite (tests/e2e/package-lock.json)
+#   scripts/setup.sh --bench   also nginx-light, wrk, curl, Node.js/npm and the pinned TypeScript
+#                              SDK server of bench/ (bench/peers/package-lock.json)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 with_tests=0
+with_bench=0
 for arg in "$@"; do
   case "$arg" in
     --tests) with_tests=1 ;;
-    *) echo "usage: scripts/setup.sh [--tests]" >&2; exit 2 ;;
+    --bench) with_bench=1 ;;
+    *) echo "usage: scripts/setup.sh [--tests] [--bench]" >&2; exit 2 ;;
   esac
 done
 
@@ -21,6 +25,11 @@ packages=(cmake g++ make pkg-config
           libcpp-httplib-dev nlohmann-json3-dev libboost-dev libspdlog-dev libcli11-dev)
 if [ "$with_tests" = 1 ]; then
   packages+=(libgtest-dev gcovr clang-14 libclang-rt-14-dev clang-tidy-14)
+fi
+if [ "$with_bench" = 1 ]; then
+  packages+=(nginx-light wrk curl python3)
+fi
+if [ "$with_tests" = 1 ] || [ "$with_bench" = 1 ]; then
   command -v node >/dev/null 2>&1 || packages+=(nodejs)
   command -v npm >/dev/null 2>&1 || packages+=(npm)
 fi
@@ -45,13 +54,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
     { "${as_root[@]}" apt-get update -q && "${as_root[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"; }
 fi
 
-if [ "$with_tests" = 1 ]; then
-  lock=tests/e2e/package-lock.json
-  stamp=tests/e2e/node_modules/.package-lock.json
+npm_ci() {  # dir: installs its package-lock.json
   # npm writes node_modules/.package-lock.json on install; reinstall when the lock is newer.
-  if [ ! -f "$stamp" ] || [ "$lock" -nt "$stamp" ]; then
-    echo "setup: npm ci in tests/e2e"
-    (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+  if [ ! -f "$1/node_modules/.package-lock.json" ] || [ "$1/package-lock.json" -nt "$1/node_modules/.package-lock.json" ]; then
+    echo "setup: npm ci in $1"
+    (cd "$1" && npm ci --no-audit --no-fund --loglevel=error)
   fi
-fi
+}
+if [ "$with_tests" = 1 ]; then npm_ci tests/e2e; fi
+if [ "$with_bench" = 1 ]; then npm_ci bench/peers; fi
 echo "setup: done"

@@ -98,11 +98,15 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   duration("--keepalive-interval", config.keepalive_interval, "SSE comment on idle streams after this long (0: off)");
   duration("--disconnect-check-interval", config.disconnect_check_interval,
-           "How often an idle stream checks that its client is still there");
+           "How often an idle POST response stream checks that its client is still there");
+  duration("--get-stream-check-interval", config.get_stream_check_interval,
+           "How often an idle GET stream checks that its client is still there");
 
   app.add_option("--http-threads", config.http_threads, "Most connections served at once")
       ->check(CLI::Range(2, 100000))
       ->capture_default_str();
+  duration("--http-queue-timeout", config.http_queue_timeout,
+           "Longest a connection waits there for a thread before it gets 503");
   app.add_option("--http-queue", config.http_queue, "Connections waiting for a thread before new ones get 503")
       ->capture_default_str();
   app.add_option("--tool-threads", config.tool_threads, "Threads that run tool handlers")

@@ -34,11 +34,13 @@ struct ServerConfig {
   std::size_t max_json_depth = 64;               // nesting of arrays/objects in a request body
   std::size_t max_queued_events = 1024;          // per stream; extra notifications are dropped
   std::chrono::milliseconds keepalive_interval{std::chrono::seconds(15)};  // 0: off
-  std::chrono::milliseconds disconnect_check_interval{50};
+  std::chrono::milliseconds disconnect_check_interval{50};       // POST response streams
+  std::chrono::milliseconds get_stream_check_interval{1000};     // standalone GET streams
 
   // Threads and HTTP connections
   std::size_t http_threads = 256;                // most connections served at once
   std::size_t http_queue = 128;                  // connections waiting for a thread; then 503
+  std::chrono::milliseconds http_queue_timeout{1000};  // longest wait there; then 503
   std::size_t tool_threads = 16;
   std::chrono::milliseconds http_keepalive_timeout{std::chrono::seconds(5)};
   std::size_t http_keepalive_requests = 1000;

@@ -1,7 +1,8 @@
 #pragma once
 // What a tool author writes against: a definition, a handler, and the context the handler runs in.
 // Handlers run on the tool worker pool, never on an HTTP thread, so a slow or stubborn tool can
-// never hold up the HTTP side or the drain deadline.
+// never hold up the HTTP side or the drain deadline; a tool that only computes and never blocks
+// may ask to run inline instead (ToolExecution).
 
 #include <chrono>
 #include <functional>
@@ -58,5 +59,11 @@ public:
 };
 
 using ToolHandler = std::function<ToolResult(ToolContext&)>;
+
+// Where a handler runs. `pool` (the default) is right for anything that waits: I/O, sleeps, locks
+// held by others. `inline_nonblocking` runs the handler on the HTTP thread that received the call,
+// which saves two thread hand-offs per call (docs/performance.md); use it only for handlers that
+// return in microseconds and never block, because an inline handler holds an HTTP thread.
+enum class ToolExecution { pool, inline_nonblocking };
 
 }  // namespace graceway

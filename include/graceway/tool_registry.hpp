@@ -17,10 +17,11 @@ public:
   struct Entry {
     ToolDefinition definition;
     ToolHandler handler;
+    ToolExecution execution = ToolExecution::pool;
   };
 
   // Returns false (and changes nothing) when the name is empty or already taken.
-  bool add(ToolDefinition definition, ToolHandler handler);
+  bool add(ToolDefinition definition, ToolHandler handler, ToolExecution execution = ToolExecution::pool);
   [[nodiscard]] const Entry* find(std::string_view name) const;
   [[nodiscard]] nlohmann::json list() const;  // tools/list "tools" array, in insertion order
   [[nodiscard]] std::size_t size() const { return entries_.size(); }

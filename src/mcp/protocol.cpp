@@ -148,8 +148,8 @@ void Dispatcher::call_tool(const std::shared_ptr<Session>& session, const jsonrp
   ++metrics_.tool_calls;
   // std::function needs a copyable job; the guard itself is move-only.
   auto held = std::make_shared<InFlightGuard>(std::move(guard));
-  pool_.submit([tool, reply, key, id = *request.id, session_id = session->id(), arguments = std::move(arguments),
-                token = progress_token(params), held = std::move(held), stop = std::move(stop)]() mutable {
+  auto job = [tool, reply, key, id = *request.id, session_id = session->id(), arguments = std::move(arguments),
+              token = progress_token(params), held = std::move(held), stop = std::move(stop)]() mutable {
     if (stop.stop_requested()) {
       // Cancelled (client, deadline or cancellation) while waiting for a tool thread: nobody
       // can receive the result, so the handler does not run at all.
@@ -173,7 +173,12 @@ void Dispatcher::call_tool(const std::shared_ptr<Session>& session, const jsonrp
                    tool->definition.name, key);
     }
     held->release();
-  });
+  };
+  if (tool->execution == ToolExecution::inline_nonblocking) {
+    job();
+  } else {
+    pool_.submit(std::move(job));
+  }
 }
 
 void Dispatcher::handle_notification(Session& session, const jsonrpc::Message& notification) {

@@ -41,7 +41,8 @@ inline constexpr std::string_view kAssumedVersion = "2025-03-26";
 [[nodiscard]] nlohmann::json initialize_result(const ServerInfo& info, std::string_view version);
 
 // Runs one admitted request. Synchronous methods complete `reply` before returning; tools/call
-// moves the in-flight guard into a tool-pool job that completes `reply` later.
+// moves the in-flight guard into a tool-pool job that completes `reply` later, or runs the
+// handler at once when the tool is registered as ToolExecution::inline_nonblocking.
 class Dispatcher {
 public:
   Dispatcher(const ToolRegistry& tools, ToolPool& pool, Metrics& metrics);

@@ -2,9 +2,9 @@
 
 namespace graceway {
 
-bool ToolRegistry::add(ToolDefinition definition, ToolHandler handler) {
+bool ToolRegistry::add(ToolDefinition definition, ToolHandler handler, ToolExecution execution) {
   if (definition.name.empty() || !handler || find(definition.name) != nullptr) return false;
-  entries_.push_back({std::move(definition), std::move(handler)});
+  entries_.push_back({std::move(definition), std::move(handler), execution});
   return true;
 }
 

@@ -21,6 +21,7 @@ public:
   ChildProcess& operator=(const ChildProcess&) = delete;
 
   [[nodiscard]] bool started() const { return pid_ > 0; }
+  [[nodiscard]] pid_t pid() const { return pid_; }
   // Reads output until a line contains `needle`; that line, or nullopt on timeout or EOF.
   std::optional<std::string> wait_for_line(std::string_view needle,
                                            std::chrono::milliseconds timeout = std::chrono::seconds(20));

@@ -226,10 +226,13 @@ bool Session::transition(std::unique_lock<std::mutex>& lock, SessionState next, 
     log()->info("session {}: {} -> {} ({}), {} request(s) still running are cancelled", id_, to_string(from),
                 to_string(next), to_string(why), unfinished.size());
   }
+  // Answer before stopping: a tool that returns as soon as it is stopped must find its response
+  // already settled by the deadline error, or its result would race that error onto the wire.
   for (auto& [key, request] : unfinished) {
+    if (!request.cancelled && request.reply) {
+      request.reply->complete(key, error_response(errc::drain_deadline, request.id), &m.deadline_errors);
+    }
     request.stop.request_stop();
-    if (request.cancelled || !request.reply) continue;
-    request.reply->complete(key, error_response(errc::drain_deadline, request.id), &m.deadline_errors);
   }
   if (stream) stream->close();
   if (env_.forget) env_.forget(id_);

@@ -99,7 +99,7 @@ void add_demo_tools(ToolRegistry& registry) {
                       {{"type", "object"},
                        {"properties", {{"text", {{"type", "string"}, {"description", "Text to echo"}}}}},
                        {"required", {"text"}}}),
-               echo);
+               echo, ToolExecution::inline_nonblocking);  // computes only: no hand-off to the pool
   registry.add(define("sleep", "Sleep", "Waits the given number of milliseconds, reporting progress; honours cancellation.",
                       {{"type", "object"},
                        {"properties",
@@ -112,7 +112,7 @@ void add_demo_tools(ToolRegistry& registry) {
                        {"properties", {{"a", {{"type", "number"}}}, {"b", {{"type", "number"}}}}},
                        {"required", {"a", "b"}}},
                       {{"type", "object"}, {"properties", {{"sum", {{"type", "number"}}}}}, {"required", {"sum"}}}),
-               add);
+               add, ToolExecution::inline_nonblocking);
 }
 
 }  // namespace graceway

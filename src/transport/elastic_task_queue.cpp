@@ -7,9 +7,14 @@ namespace {
 thread_local bool t_overflow_lane = false;
 }
 
-ElasticTaskQueue::ElasticTaskQueue(std::size_t max_threads, std::size_t max_queued, Metrics& metrics,
+ElasticTaskQueue::ElasticTaskQueue(std::size_t max_threads, std::size_t max_queued,
+                                   std::chrono::milliseconds max_queue_wait, Metrics& metrics,
                                    std::chrono::milliseconds idle_retire)
-    : max_threads_(max_threads), max_queued_(max_queued), idle_retire_(idle_retire), metrics_(metrics) {}
+    : max_threads_(max_threads),
+      max_queued_(max_queued),
+      max_queue_wait_(max_queue_wait),
+      idle_retire_(idle_retire),
+      metrics_(metrics) {}
 
 ElasticTaskQueue::~ElasticTaskQueue() { shutdown(); }
 
@@ -26,7 +31,21 @@ void ElasticTaskQueue::reap_exited_locked() {
   exited_.clear();
 }
 
+void ElasticTaskQueue::start_overflow_locked() {
+  if (!overflow_thread_.joinable()) overflow_thread_ = std::thread([this] { overflow_work(); });
+}
+
+void ElasticTaskQueue::expire_queued_locked(std::chrono::steady_clock::time_point now) {
+  // FIFO: the front is the oldest. During shutdown queued connections are still served.
+  while (!shutdown_ && !jobs_.empty() && now - jobs_.front().queued_at >= max_queue_wait_) {
+    ++metrics_.http_overload_rejections;
+    overflow_jobs_.push_back(std::move(jobs_.front().fn));
+    jobs_.pop_front();
+  }
+}
+
 void ElasticTaskQueue::enqueue(std::function<void()> fn) {
+  const auto now = std::chrono::steady_clock::now();
   std::unique_lock lock(mu_);
   if (shutdown_) return;
   reap_exited_locked();
@@ -35,25 +54,28 @@ void ElasticTaskQueue::enqueue(std::function<void()> fn) {
   const std::size_t free_threads = threads_.size() - busy_;
   const std::size_t waiting = jobs_.size() > free_threads ? jobs_.size() - free_threads : 0;
   if (jobs_.size() < free_threads) {
-    jobs_.push_back(std::move(fn));
+    jobs_.push_back({std::move(fn), now});
     lock.unlock();
     cv_.notify_one();
     return;
   }
   if (threads_.size() < max_threads_) {
-    jobs_.push_back(std::move(fn));
+    jobs_.push_back({std::move(fn), now});
     threads_.emplace_back([this] { work(); });
     return;
   }
   if (waiting < max_queued_) {
-    jobs_.push_back(std::move(fn));
+    // It waits for a busy thread; the overflow thread answers it 503 if none frees up in time.
+    jobs_.push_back({std::move(fn), now});
+    start_overflow_locked();
     lock.unlock();
     cv_.notify_one();
+    overflow_cv_.notify_one();
     return;
   }
   ++metrics_.http_overload_rejections;
   overflow_jobs_.push_back(std::move(fn));
-  if (!overflow_thread_.joinable()) overflow_thread_ = std::thread([this] { overflow_work(); });
+  start_overflow_locked();
   lock.unlock();
   overflow_cv_.notify_one();
 }
@@ -71,7 +93,7 @@ void ElasticTaskQueue::work() {
       }
       continue;
     }
-    auto job = std::move(jobs_.front());
+    auto job = std::move(jobs_.front().fn);
     jobs_.pop_front();
     ++busy_;
     lock.unlock();
@@ -86,8 +108,16 @@ void ElasticTaskQueue::overflow_work() {
   t_overflow_lane = true;
   std::unique_lock lock(mu_);
   for (;;) {
-    overflow_cv_.wait(lock, [this] { return shutdown_ || !overflow_jobs_.empty(); });
-    if (overflow_jobs_.empty()) return;  // shutdown
+    expire_queued_locked(std::chrono::steady_clock::now());
+    if (overflow_jobs_.empty()) {
+      if (shutdown_) return;
+      if (jobs_.empty()) {
+        overflow_cv_.wait(lock);
+      } else {
+        overflow_cv_.wait_until(lock, jobs_.front().queued_at + max_queue_wait_);
+      }
+      continue;
+    }
     auto job = std::move(overflow_jobs_.front());
     overflow_jobs_.pop_front();
     lock.unlock();

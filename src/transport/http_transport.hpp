@@ -85,7 +85,9 @@ private:
   [[nodiscard]] std::chrono::seconds server_retry_after() const;
 
   void respond(Response& res, const std::shared_ptr<ReplyStream>& stream);
-  void serve_stream(Response& res, const std::shared_ptr<ReplyStream>& stream, std::function<void()> on_end);
+  // `check_interval`: how long the HTTP thread waits on an idle stream before it checks the client.
+  void serve_stream(Response& res, const std::shared_ptr<ReplyStream>& stream, std::chrono::milliseconds check_interval,
+                    std::function<void()> on_end);
   void wake_idle_connections() const;
 
   const ServerConfig& config_;

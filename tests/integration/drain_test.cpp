@@ -173,35 +173,58 @@ TEST_F(DrainTest, IdleSessionsExpireButAnOpenGetStreamCountsAsActivity) {
   EXPECT_TRUE(logs_.wait_for("session " + watched + ": open -> closed (idle)"));
 }
 
+// A server with two HTTP threads, both held by GET streams that never end on their own.
+struct HeldHttpThreads {
+  HeldHttpThreads(std::size_t queue, std::chrono::milliseconds queue_timeout)
+      : server([&] {
+          auto config = test_config();
+          config.http_threads = 2;
+          config.http_queue = queue;
+          config.http_queue_timeout = queue_timeout;
+          return config;
+        }()) {
+    auto setup = server.client();
+    session = setup.open_session();
+    // read_head inside open_get_stream proves each stream is being served.
+    first = server.open_get_stream(session);
+    second = server.open_get_stream(setup.open_session());
+  }
+
+  TestServer server;
+  std::string session;
+  std::unique_ptr<StreamClient> first;
+  std::unique_ptr<StreamClient> second;
+};
+
 TEST_F(DrainTest, BusyHttpThreadsQueueThenAnswer503) {
-  auto config = test_config();
-  config.http_threads = 2;
-  config.http_queue = 1;
-  TestServer server(config);
-  auto setup = server.client();
-  const auto a = setup.open_session();
-  const auto b = setup.open_session();
-  // Two long-lived streams hold both HTTP threads (read_head proves each is being served).
-  auto first = server.open_get_stream(a);
-  auto second = server.open_get_stream(b);
+  HeldHttpThreads held(1, std::chrono::minutes(5));  // the queued connection waits for the close below
 
   // The next connection waits in the bounded queue; the one after it is answered at once.
-  StreamClient queued(server.port());
-  ASSERT_TRUE(queued.post("/mcp", McpClient::request(11, "ping"), a));
-  auto late = server.client();
-  const auto reply = late.post(McpClient::request(12, "ping"), a);
+  StreamClient queued(held.server.port());
+  ASSERT_TRUE(queued.post("/mcp", McpClient::request(11, "ping"), held.session));
+  auto late = held.server.client();
+  const auto reply = late.post(McpClient::request(12, "ping"), held.session);
   EXPECT_EQ(reply.status, 503);
   EXPECT_EQ(reply.header("Retry-After"), "1");
   EXPECT_EQ(reply.response(nullptr)["error"]["code"], -32000);
-  EXPECT_EQ(server.server().metrics().http_overload_rejections.load(), 1U);
+  EXPECT_EQ(held.server.server().metrics().http_overload_rejections.load(), 1U);
 
   // A thread frees up and the queued connection is served.
-  first->close();
+  held.first->close();
   EXPECT_EQ(queued.read_head(), 200);
   const auto pong = queued.read_all();
   ASSERT_EQ(pong.size(), 1U);
   EXPECT_EQ(pong[0]["id"], 11);
-  second->close();
+}
+
+TEST_F(DrainTest, AQueuedConnectionGets503WhenNoThreadFreesUpInTime) {
+  HeldHttpThreads held(4, std::chrono::milliseconds(200));  // a queued connection would wait forever
+
+  StreamClient queued(held.server.port());
+  ASSERT_TRUE(queued.post("/mcp", McpClient::request(11, "ping"), held.session));
+  EXPECT_EQ(queued.read_head(), 503) << "answered once it has waited --http-queue-timeout";
+  EXPECT_EQ(queued.header("Retry-After"), "1");
+  EXPECT_EQ(held.server.server().metrics().http_overload_rejections.load(), 1U);
 }
 
 }  // namespace

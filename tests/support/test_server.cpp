@@ -18,6 +18,7 @@ ServerConfig test_config() {
   config.http_threads = 128;
   config.tool_threads = 8;
   config.disconnect_check_interval = std::chrono::milliseconds(10);
+  config.get_stream_check_interval = std::chrono::milliseconds(10);
   return config;
 }
 

@@ -21,5 +21,15 @@ TEST(ConfigTest, EachProblemNamesItsFlag) {
   EXPECT_NE(problems[3].find("--http-threads"), std::string::npos);
 }
 
+TEST(ConfigTest, StreamCheckIntervalsMustBePositive) {
+  ServerConfig c;
+  c.disconnect_check_interval = std::chrono::milliseconds(0);
+  c.get_stream_check_interval = std::chrono::milliseconds(0);
+  const auto problems = validate(c);
+  ASSERT_EQ(problems.size(), 2U);
+  EXPECT_NE(problems[0].find("--disconnect-check-interval"), std::string::npos);
+  EXPECT_NE(problems[1].find("--get-stream-check-interval"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace graceway

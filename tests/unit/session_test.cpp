@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <optional>
+#include <stop_token>
 #include <vector>
 
 #include "graceway/clock.hpp"
@@ -59,9 +61,24 @@ protected:
     }
   }
 
+  // Admits request 7 with a tool that returns its result the moment it is stopped, as the demo
+  // sleep tool does; its key.
+  std::string admit_tool_that_returns_when_stopped(Session& session, const std::shared_ptr<ReplyStream>& stream) {
+    const auto key = jsonrpc::key_of(jsonrpc::RequestId{7});
+    returning_tool_.emplace(admit(session, 7, stream, tool_stop_));
+    EXPECT_EQ(returning_tool_->result, Session::BeginResult::admitted);
+    tool_returns_.emplace(tool_stop_.get_token(), [stream, key] {
+      stream->complete(key, jsonrpc::make_result(jsonrpc::RequestId{7}, {{"content", nlohmann::json::array()}}));
+    });
+    return key;
+  }
+
   ManualClock clock_;
   Metrics metrics_;
   SessionEnvironment env_;
+  std::stop_source tool_stop_;
+  std::optional<Session::Begin> returning_tool_;
+  std::optional<std::stop_callback<std::function<void()>>> tool_returns_;
   std::vector<ScheduledCall> scheduled_;
   std::vector<std::string> forgotten_;
 };
@@ -413,18 +430,31 @@ namespace {
 TEST_F(SessionTest, ACancelledRequestsResultIsNeverSentEvenIfTheToolReturnsAtOnce) {
   auto session = make_session();
   auto stream = make_stream();
-  std::stop_source stop;
-  const auto key = jsonrpc::key_of(jsonrpc::RequestId{7});
-  auto begin = admit(*session, 7, stream, stop);
-  ASSERT_EQ(begin.result, Session::BeginResult::admitted);
-  std::stop_callback tool_returns(stop.get_token(), [&] {
-    stream->complete(key, jsonrpc::make_result(jsonrpc::RequestId{7}, {{"content", nlohmann::json::array()}}));
-  });
+  const auto key = admit_tool_that_returns_when_stopped(*session, stream);
   ASSERT_TRUE(session->cancel_request(key));
   std::string out;
   EXPECT_EQ(stream->next(0ms, out), ReplyStream::Next::end) << "nothing may be written: " << out;
   EXPECT_EQ(metrics_.late_results.load(), 1U) << "the tool's result is counted as late";
   EXPECT_EQ(metrics_.tool_calls_cancelled.load(), 1U);
+}
+
+
+// Found by race.catalogue_over_the_wire: over the wire the "stubborn" tool is the sleep tool, which
+// returns as soon as it is stopped. The deadline must answer before it stops the work.
+TEST_F(SessionTest, TheDeadlineAnswersWithItsErrorEvenIfTheToolReturnsAtOnceWhenStopped) {
+  auto session = make_session();
+  auto stream = make_stream(ReplyStream::Format::json);
+  admit_tool_that_returns_when_stopped(*session, stream);
+  session->begin_drain(EndReason::remote_delete, 2s);
+  clock_.advance(2s);
+  fire_due();
+  ASSERT_EQ(session->state(), SessionState::closed);
+  ASSERT_TRUE(stream->finished());
+  const auto body = nlohmann::json::parse(stream->take_body(), nullptr, false);
+  ASSERT_TRUE(body.is_object() && body.contains("error")) << "the tool's result was sent: " << body.dump();
+  EXPECT_EQ(body["error"]["code"], -32000) << body.dump();
+  EXPECT_EQ(metrics_.deadline_errors.load(), 1U);
+  EXPECT_EQ(metrics_.late_results.load(), 1U) << "the tool's result is counted as late";
 }
 
 }  // namespace
