@@ -153,6 +153,12 @@ std::int64_t next_request_id() {
   return next.fetch_add(1, std::memory_order_relaxed);
 }
 
+json initialize_request(std::int64_t id) {
+  return {{"jsonrpc", "2.0"}, {"id", id}, {"method", "initialize"},
+          {"params", {{"protocolVersion", kProtocolVersion}, {"capabilities", json::object()},
+                      {"clientInfo", {{"name", "graceway-loadgen"}, {"version", "1"}}}}}};
+}
+
 class McpConnection {
 public:
   explicit McpConnection(const Target& target) : target_(target), http_(target.host, target.port) {
@@ -165,9 +171,7 @@ public:
 
   // initialize + notifications/initialized; the new session id, or empty on failure.
   std::string open_session() {
-    const json init = {{"jsonrpc", "2.0"}, {"id", next_request_id()}, {"method", "initialize"},
-                       {"params", {{"protocolVersion", kProtocolVersion}, {"capabilities", json::object()},
-                                   {"clientInfo", {{"name", "graceway-loadgen"}, {"version", "1"}}}}}};
+    const json init = initialize_request(next_request_id());
     auto res = http_.Post(target_.path, headers(""), init.dump(), "application/json");
     if (!answered(res, 200, "initialize")) return {};
     std::string session = res->get_header_value("Mcp-Session-Id");
@@ -352,6 +356,20 @@ int count_empty(const std::vector<std::string>& ids) {
   return static_cast<int>(std::count(ids.begin(), ids.end(), std::string{}));
 }
 
+// Opens `n` sessions, each with its standalone GET stream (one per session), and returns the
+// streams that the server accepted (200).
+std::vector<std::unique_ptr<HttpExchange>> open_get_streams(const Target& target, int n) {
+  std::vector<std::unique_ptr<HttpExchange>> streams;
+  for (const auto& s : open_sessions(target, n, 8)) {
+    if (s.empty()) continue;
+    auto ex = std::make_unique<HttpExchange>(target.host, target.port);
+    if (ex->send("GET", target.path, exchange_headers(s, true)) && ex->read_head(std::chrono::seconds(10)) == 200) {
+      streams.push_back(std::move(ex));
+    }
+  }
+  return streams;
+}
+
 // (a) echo tools/call over sessions x clients; (d) the same load without, then with, open GET
 // streams beside it.
 json run_echo(const Options& o, const Target& target, int pid, std::vector<std::unique_ptr<HttpExchange>>* streams) {
@@ -372,20 +390,9 @@ json run_echo(const Options& o, const Target& target, int pid, std::vector<std::
     r["baseline_per_second"] = baseline["per_second"];
     r["baseline_p99_ms"] = baseline["p99_ms"];
     r["baseline_failed"] = baseline["failed"];
-    // Each GET stream needs its own session (one standalone stream per session).
-    const auto stream_sessions = open_sessions(target, o.streams, 16);
-    int opened = 0;
-    for (const auto& s : stream_sessions) {
-      if (s.empty()) continue;
-      auto ex = std::make_unique<HttpExchange>(target.host, target.port);
-      if (ex->connected() && ex->send("GET", target.path, exchange_headers(s, true)) &&
-          ex->read_head(std::chrono::seconds(10)) == 200) {
-        ++opened;
-        streams->push_back(std::move(ex));
-      }
-    }
+    *streams = open_get_streams(target, o.streams);
     r["streams_requested"] = o.streams;
-    r["streams_opened"] = opened;
+    r["streams_opened"] = streams->size();
   }
   r.update(echo_load());
   r["sessions_failed"] = count_empty(sessions);
@@ -518,17 +525,14 @@ json run_shutdown(const Options& o, const Target& target, ChildProcess* child) {
 // connections arrive at once, each sending one initialize. Every one must be served (200) or
 // refused at once (503 + Retry-After); none may hang. Reports statuses and answer latencies.
 json run_starve(const Options& o, const Target& target) {
-  std::vector<std::unique_ptr<HttpExchange>> held;
-  for (const auto& s : open_sessions(target, o.streams, 8)) {
-    auto ex = std::make_unique<HttpExchange>(target.host, target.port);
-    if (!s.empty() && ex->send("GET", target.path, exchange_headers(s, true)) && ex->read_head(std::chrono::seconds(10)) == 200) {
-      held.push_back(std::move(ex));
-    }
-  }
+  const auto held = open_get_streams(target, o.streams);
   const std::size_t n = static_cast<std::size_t>(o.clients);
-  std::vector<int> status(n, 0);
-  std::vector<double> ms(n, 0);
-  std::vector<bool> retry_after(n, false);
+  struct Answer {
+    int status = 0;
+    double ms = 0;
+    bool retry_after = false;
+  };
+  std::vector<Answer> answers(n);  // one element per thread, read after join()
   std::latch go(o.clients + 1);
   std::vector<std::thread> threads;
   for (std::size_t i = 0; i < n; ++i) {
@@ -536,23 +540,23 @@ json run_starve(const Options& o, const Target& target) {
       go.arrive_and_wait();
       const auto t0 = Clock::now();
       HttpExchange ex(target.host, target.port);
-      const json init = {{"jsonrpc", "2.0"}, {"id", 1}, {"method", "initialize"},
-                         {"params", {{"protocolVersion", kProtocolVersion}, {"capabilities", json::object()},
-                                     {"clientInfo", {{"name", "graceway-loadgen"}, {"version", "1"}}}}}};
       HeaderList h{{"Accept", "application/json, text/event-stream"}, {"Content-Type", "application/json"}};
-      if (ex.send("POST", target.path, h, init.dump())) status[i] = ex.read_head(std::chrono::seconds(30));
-      ms[i] = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-      retry_after[i] = ex.has_header("Retry-After");
+      auto& a = answers[i];
+      if (ex.send("POST", target.path, h, initialize_request(1).dump())) a.status = ex.read_head(std::chrono::seconds(30));
+      a.ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+      a.retry_after = ex.has_header("Retry-After");
     });
   }
   go.arrive_and_wait();
   for (auto& t : threads) t.join();
   json by_status = json::object();
   int bad = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    const auto key = std::to_string(status[i]);
+  std::vector<double> ms;
+  for (const auto& a : answers) {
+    const auto key = std::to_string(a.status);
     by_status[key] = by_status.value(key, 0) + 1;
-    if (status[i] != 200 && !(status[i] == 503 && retry_after[i])) ++bad;
+    if (a.status != 200 && !(a.status == 503 && a.retry_after)) ++bad;
+    ms.push_back(a.ms);
   }
   std::sort(ms.begin(), ms.end());
   return {{"streams_held", held.size()},

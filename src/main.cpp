@@ -105,10 +105,10 @@ int main(int argc, char** argv) {
   app.add_option("--http-threads", config.http_threads, "Most connections served at once")
       ->check(CLI::Range(2, 100000))
       ->capture_default_str();
-  duration("--http-queue-timeout", config.http_queue_timeout,
-           "Longest a connection waits there for a thread before it gets 503");
   app.add_option("--http-queue", config.http_queue, "Connections waiting for a thread before new ones get 503")
       ->capture_default_str();
+  duration("--http-queue-timeout", config.http_queue_timeout,
+           "Longest a connection waits in that queue before it gets 503");
   app.add_option("--tool-threads", config.tool_threads, "Threads that run tool handlers")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
