@@ -6,4 +6,10 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DGRACEWAY_BUILD_TESTS=OFF >/dev/null
 cmake --build build/release -j"$(nproc)"
-exec build/release/graceway --host 127.0.0.1 --port 8080 --tools demo "$@"
+# Defaults for what the caller did not give (graceway refuses a flag given twice).
+given=" $* "
+defaults=()
+[[ "$given" == *" --host"* ]] || defaults+=(--host 127.0.0.1)
+[[ "$given" == *" --port"* ]] || defaults+=(--port 8080)
+[[ "$given" == *" --tools"* ]] || defaults+=(--tools demo)
+exec build/release/graceway "${defaults[@]}" "$@"
