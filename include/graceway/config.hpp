@@ -42,6 +42,9 @@ struct ServerConfig {
   std::size_t http_queue = 128;                  // connections waiting for a thread; then 503
   std::chrono::milliseconds http_queue_timeout{1000};  // longest wait there; then 503
   std::size_t tool_threads = 16;
+  // How long a tool waits for the client to answer a request the server sent it (sampling,
+  // elicitation, roots) when the tool names no timeout of its own.
+  std::chrono::milliseconds client_request_timeout{std::chrono::seconds(60)};
   std::chrono::milliseconds http_keepalive_timeout{std::chrono::seconds(5)};
   std::size_t http_keepalive_requests = 1000;
   int listen_backlog = 1024;                     // Debian's httplib listens with 5

@@ -14,6 +14,7 @@ enum class errc {
   method_not_found,        // unknown method (answered in-band)
   invalid_params,          // bad params, unknown tool (answered in-band)
   internal_error,          // a handler failed unexpectedly (answered in-band)
+  resource_not_found,      // resources/read of a URI nobody serves (MCP's -32002, in-band)
   // MCP / Streamable HTTP transport errors
   batch_not_supported,     // JSON array on a session that negotiated 2025-06-18 or later
   batched_initialize,      // initialize inside a batch

@@ -11,12 +11,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "graceway/catalog.hpp"
 #include "graceway/clock.hpp"
 #include "graceway/config.hpp"
 #include "graceway/metrics.hpp"
 #include "graceway/session_id.hpp"
 #include "graceway/session_state.hpp"
-#include "graceway/tool_registry.hpp"
 
 namespace graceway {
 
@@ -34,6 +34,7 @@ public:
     std::shared_ptr<SessionIdGenerator> session_ids;       // null: RandomSessionIds
   };
 
+  Server(ServerConfig config, Catalog catalog, Options options);
   Server(ServerConfig config, ToolRegistry tools, Options options);
   Server(ServerConfig config, ToolRegistry tools);
   ~Server();  // shuts down at once if still running and joins every thread
@@ -59,6 +60,9 @@ public:
   // message was queued for writing; broadcast() returns to how many sessions it was.
   bool notify(std::string_view session_id, const nlohmann::json& message);
   std::size_t broadcast(const nlohmann::json& message);
+  // notifications/resources/updated for `uri` on the GET stream of every session subscribed to
+  // it (resources/subscribe). Returns to how many sessions it was queued.
+  std::size_t resource_updated(std::string_view uri);
 
   [[nodiscard]] bool ready() const;  // false from the first moment of shutdown
   [[nodiscard]] const Metrics& metrics() const;

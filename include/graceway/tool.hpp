@@ -13,6 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "graceway/log_level.hpp"
+
 namespace graceway {
 
 struct ToolDefinition {
@@ -37,6 +39,23 @@ struct ToolResult {
   [[nodiscard]] nlohmann::json to_json() const;
 };
 
+// What came back from a request the server sent to the client (ToolContext::ask_client).
+struct ClientReply {
+  enum class Status {
+    result,       // the client answered: `value` is its result
+    error,        // the client answered with a JSON-RPC error: `value` is the error object
+    unsupported,  // never sent: the client lacks the capability, or this call's stream cannot carry
+                  // requests (JSON response mode, client gone)
+    timeout,      // no answer in time; the client was sent notifications/cancelled
+    cancelled,    // the call itself was cancelled (client, drain deadline) while waiting
+  };
+  Status status = Status::unsupported;
+  nlohmann::json value;  // result or error object; null for the other statuses
+  std::string detail;    // why, for unsupported, timeout and cancelled
+
+  [[nodiscard]] bool ok() const { return status == Status::result; }
+};
+
 // The running call, as the handler sees it. Implemented by the server; tests may fake it.
 class ToolContext {
 public:
@@ -52,6 +71,18 @@ public:
   // no progress token, progress not increasing, JSON response mode, or the client is gone.
   virtual bool report_progress(double progress, std::optional<double> total = std::nullopt,
                                std::string_view message = {}) = 0;
+
+  // The capabilities the client declared in initialize (an object; empty when none).
+  [[nodiscard]] virtual const nlohmann::json& client_capabilities() const = 0;
+  // Sends notifications/message on the request's stream when `level` passes the threshold the
+  // client set with logging/setLevel (every level passes until it sets one). False: not sent.
+  virtual bool log(LogLevel level, const nlohmann::json& data, std::string_view logger = {}) = 0;
+  // Sends a request to the client on this call's SSE stream (sampling/createMessage,
+  // elicitation/create, roots/list) and waits for the answer the client POSTs back, at most
+  // `timeout` (zero: the server's --client-request-timeout), waking at once on cancellation.
+  // Requests for a capability the client did not declare are not sent. Never throws.
+  virtual ClientReply ask_client(std::string_view method, nlohmann::json params,
+                                 std::chrono::milliseconds timeout = std::chrono::milliseconds::zero()) = 0;
 
   [[nodiscard]] bool cancelled() const { return stop_token().stop_requested(); }
   // Waits `d`, waking early on cancellation. Returns false when cancelled.

@@ -25,6 +25,7 @@ std::vector<std::string> validate(const ServerConfig& c) {
   require(c.http_queue_timeout.count() > 0, "--http-queue-timeout must be greater than 0");
   require(c.http_threads >= 2, "--http-threads must be at least 2");
   require(c.tool_threads >= 1, "--tool-threads must be at least 1");
+  require(c.client_request_timeout.count() > 0, "--client-request-timeout must be greater than 0");
   require(c.http_keepalive_timeout.count() >= 1000, "--http-keepalive-timeout must be at least 1s");
   require(c.http_keepalive_requests >= 1, "--http-keepalive-requests must be at least 1");
   require(c.listen_backlog >= 1, "--listen-backlog must be at least 1");

@@ -15,6 +15,7 @@ public:
       case errc::method_not_found: return "method not found";
       case errc::invalid_params: return "invalid params";
       case errc::internal_error: return "internal error";
+      case errc::resource_not_found: return "resource not found";
       case errc::batch_not_supported: return "batch not supported";
       case errc::batched_initialize: return "initialize must not be batched";
       case errc::already_initialized: return "session already initialized";

@@ -29,15 +29,17 @@ json number(double value) {
 // The ToolContext a handler sees. Lives on the tool worker for the duration of one call.
 class ToolCallContext final : public ToolContext {
 public:
-  ToolCallContext(const json& arguments, const std::string& session_id, std::stop_token stop,
-                  std::optional<json> progress_token, std::shared_ptr<ReplyStream> reply)
-      : arguments_(arguments), session_id_(session_id), stop_(std::move(stop)),
-        progress_token_(std::move(progress_token)), reply_(std::move(reply)) {}
+  ToolCallContext(const json& arguments, std::shared_ptr<Session> session, std::stop_token stop,
+                  std::optional<json> progress_token, std::shared_ptr<ReplyStream> reply,
+                  std::chrono::milliseconds default_timeout)
+      : arguments_(arguments), session_(std::move(session)), stop_(std::move(stop)),
+        progress_token_(std::move(progress_token)), reply_(std::move(reply)), default_timeout_(default_timeout) {}
 
   [[nodiscard]] const json& arguments() const override { return arguments_; }
-  [[nodiscard]] const std::string& session_id() const override { return session_id_; }
+  [[nodiscard]] const std::string& session_id() const override { return session_->id(); }
   [[nodiscard]] std::stop_token stop_token() const override { return stop_; }
   [[nodiscard]] bool has_progress_token() const override { return progress_token_.has_value(); }
+  [[nodiscard]] const json& client_capabilities() const override { return session_->client_capabilities(); }
 
   bool report_progress(double progress, std::optional<double> total, std::string_view message) override {
     if (!progress_token_) return false;
@@ -50,14 +52,82 @@ public:
     return reply_->push(jsonrpc::make_notification("notifications/progress", std::move(params)));
   }
 
+  bool log(LogLevel level, const json& data, std::string_view logger) override {
+    if (!session_->log_passes(level)) return false;
+    json params = {{"level", std::string(to_string(level))}, {"data", data}};
+    if (!logger.empty()) params["logger"] = std::string(logger);
+    return reply_->push(jsonrpc::make_notification("notifications/message", std::move(params)));
+  }
+
+  ClientReply ask_client(std::string_view method, json params, std::chrono::milliseconds timeout) override {
+    const auto needed = capability_for(method);
+    if (!needed.empty() && !session_->client_capabilities().contains(needed)) {
+      return {ClientReply::Status::unsupported, nullptr,
+              "the client did not declare the '" + std::string(needed) + "' capability"};
+    }
+    auto& requests = session_->client_requests();
+    const auto id = requests.open();
+    json message = {{"jsonrpc", "2.0"}, {"id", id}, {"method", std::string(method)}};
+    if (!params.is_null()) message["params"] = std::move(params);
+    if (!reply_->push(message)) {
+      requests.abandon(id);
+      return {ClientReply::Status::unsupported, nullptr,
+              reply_->format() == ReplyStream::Format::json ? "JSON response mode cannot carry requests to the client"
+                                                             : "the client is gone"};
+    }
+    mcp::log()->debug("session {}: sent {} (id {}) to the client", session_->id(), method, id);
+    const auto wait = timeout > std::chrono::milliseconds::zero() ? timeout : default_timeout_;
+    ClientRequests::Answer answer;
+    switch (requests.wait(id, std::chrono::steady_clock::now() + wait, stop_, answer)) {
+      case ClientRequests::Outcome::answered:
+        return {answer.is_error ? ClientReply::Status::error : ClientReply::Status::result, std::move(answer.value), {}};
+      case ClientRequests::Outcome::timed_out:
+        cancel(id, "timed out");
+        mcp::log()->debug("session {}: {} (id {}) got no answer within {} ms", session_->id(), method, id, wait.count());
+        return {ClientReply::Status::timeout, nullptr,
+                "no answer from the client within " + std::to_string(wait.count()) + " ms"};
+      case ClientRequests::Outcome::stopped:
+        break;
+    }
+    cancel(id, "the request that sent it was cancelled");
+    return {ClientReply::Status::cancelled, nullptr, "cancelled while waiting for the client"};
+  }
+
 private:
+  // The client capability a server-to-client request needs; empty when none.
+  static std::string_view capability_for(std::string_view method) {
+    if (method == "sampling/createMessage") return "sampling";
+    if (method == "elicitation/create") return "elicitation";
+    if (method == "roots/list") return "roots";
+    return {};
+  }
+
+  // Tells the client we no longer wait for request `id` (best effort: the stream may be gone).
+  void cancel(std::int64_t id, std::string_view reason) {
+    reply_->push(jsonrpc::make_notification("notifications/cancelled",
+                                            {{"requestId", id}, {"reason", std::string(reason)}}));
+  }
+
   const json& arguments_;
-  const std::string& session_id_;
+  std::shared_ptr<Session> session_;
   std::stop_token stop_;
   std::optional<json> progress_token_;
   std::optional<double> last_progress_;
   std::shared_ptr<ReplyStream> reply_;
+  const std::chrono::milliseconds default_timeout_;
 };
+
+// params.name etc.: the member when it is a string.
+const std::string* string_param(const json& params, std::string_view key) {
+  if (!params.is_object()) return nullptr;
+  const auto it = params.find(key);
+  return it != params.end() && it->is_string() ? &it->get_ref<const std::string&>() : nullptr;
+}
+
+// Pagination: we never hand out a cursor, so any cursor a client sends is not one of ours.
+bool has_cursor(const json& params) { return params.is_object() && params.contains("cursor"); }
+
+constexpr std::size_t kMaxCompletionValues = 100;  // the spec's cap per response
 
 }  // namespace
 
@@ -86,55 +156,110 @@ std::optional<json> progress_token(const json& params) {
   return *token;
 }
 
-json initialize_result(const ServerInfo& info, std::string_view version) {
+json initialize_result(const ServerInfo& info, std::string_view version, const Catalog& catalog) {
+  json capabilities = {{"tools", {{"listChanged", false}}}, {"logging", json::object()}};
+  if (!catalog.resources.empty()) capabilities["resources"] = {{"subscribe", true}, {"listChanged", false}};
+  if (!catalog.prompts.empty()) capabilities["prompts"] = {{"listChanged", false}};
+  if (catalog.prompts.has_completions() || catalog.resources.has_completions()) {
+    capabilities["completions"] = json::object();
+  }
   json result = {
       {"protocolVersion", std::string(version)},
-      {"capabilities", {{"tools", {{"listChanged", false}}}}},
+      {"capabilities", std::move(capabilities)},
       {"serverInfo", {{"name", info.name}, {"version", info.version}}},
   };
   if (!info.instructions.empty()) result["instructions"] = info.instructions;
   return result;
 }
 
-Dispatcher::Dispatcher(const ToolRegistry& tools, ToolPool& pool, Metrics& metrics)
-    : tools_(tools), pool_(pool), metrics_(metrics) {}
+Dispatcher::Dispatcher(const Catalog& catalog, ToolPool& pool, Metrics& metrics,
+                       std::chrono::milliseconds client_request_timeout)
+    : catalog_(catalog), pool_(pool), metrics_(metrics), client_request_timeout_(client_request_timeout) {}
 
 void Dispatcher::handle_request(const std::shared_ptr<Session>& session, const jsonrpc::Message& request,
                                 const std::shared_ptr<ReplyStream>& reply, InFlightGuard guard,
                                 std::stop_token stop) {
-  const auto key = jsonrpc::key_of(*request.id);
   const auto& method = request.method;
   if (method == "tools/call") {
     call_tool(session, request, reply, std::move(guard), std::move(stop));
     return;
   }
-  json response;
-  if (method == "ping") {
-    response = jsonrpc::make_result(*request.id, json::object());
-  } else if (method == "tools/list") {
-    response = jsonrpc::make_result(*request.id, json{{"tools", tools_.list()}});
-  } else if (method == "initialize") {
-    response = error_response(errc::already_initialized, request.id);
-  } else {
-    response = error_response(errc::method_not_found, request.id, method);
+  // User code (readers, prompt builders, completers) runs on the pool: it may block.
+  if (method == "resources/read" && !catalog_.resources.empty()) {
+    run(session, request, reply, std::move(guard), std::move(stop),
+        [this, request](const std::stop_token&) { return read_resource(request); }, false, method);
+    return;
   }
-  reply->complete(key, response);
+  if (method == "prompts/get" && !catalog_.prompts.empty()) {
+    run(session, request, reply, std::move(guard), std::move(stop),
+        [this, request](const std::stop_token&) { return get_prompt(request); }, false, method);
+    return;
+  }
+  if (method == "completion/complete" &&
+      (catalog_.prompts.has_completions() || catalog_.resources.has_completions())) {
+    run(session, request, reply, std::move(guard), std::move(stop),
+        [this, request](const std::stop_token&) { return complete(request); }, false, method);
+    return;
+  }
+  reply->complete(jsonrpc::key_of(*request.id), answer(*session, request));
   guard.release();
+}
+
+json Dispatcher::answer(Session& session, const jsonrpc::Message& request) const {
+  const auto& method = request.method;
+  const auto& id = *request.id;
+  const json& params = request.params;
+  if (method == "ping") return jsonrpc::make_result(id, json::object());
+  if (method == "initialize") return error_response(errc::already_initialized, request.id);
+  if (method == "logging/setLevel") {
+    const auto* name = string_param(params, "level");
+    const auto level = name != nullptr ? parse_log_level(*name) : std::nullopt;
+    if (!level) {
+      return error_response(errc::invalid_params, request.id,
+                            "\"level\" must be one of debug, info, notice, warning, error, critical, alert, emergency");
+    }
+    session.set_log_level(*level);
+    log()->debug("session {}: client log level set to {}", session.id(), *name);
+    return jsonrpc::make_result(id, json::object());
+  }
+  const bool listing = method == "tools/list" || method == "resources/list" || method == "resources/templates/list" ||
+                       method == "prompts/list";
+  if (listing && has_cursor(params)) return error_response(errc::invalid_params, request.id, "unknown cursor");
+  if (method == "tools/list") return jsonrpc::make_result(id, json{{"tools", catalog_.tools.list()}});
+  if (!catalog_.resources.empty()) {
+    if (method == "resources/list") return jsonrpc::make_result(id, json{{"resources", catalog_.resources.list()}});
+    if (method == "resources/templates/list") {
+      return jsonrpc::make_result(id, json{{"resourceTemplates", catalog_.resources.list_templates()}});
+    }
+    if (method == "resources/subscribe" || method == "resources/unsubscribe") {
+      const auto* uri = string_param(params, "uri");
+      if (uri == nullptr) return error_response(errc::invalid_params, request.id, "\"uri\" must be a string");
+      if (method == "resources/subscribe") {
+        session.subscribe(*uri);
+      } else {
+        session.unsubscribe(*uri);
+      }
+      return jsonrpc::make_result(id, json::object());
+    }
+  }
+  if (method == "prompts/list" && !catalog_.prompts.empty()) {
+    return jsonrpc::make_result(id, json{{"prompts", catalog_.prompts.list()}});
+  }
+  return error_response(errc::method_not_found, request.id, method);
 }
 
 void Dispatcher::call_tool(const std::shared_ptr<Session>& session, const jsonrpc::Message& request,
                            const std::shared_ptr<ReplyStream>& reply, InFlightGuard guard, std::stop_token stop) {
   const auto key = jsonrpc::key_of(*request.id);
   const json& params = request.params;
-  const auto name = params.is_object() ? params.find("name") : params.end();
-  if (name == params.end() || !name->is_string()) {
+  const auto* name = string_param(params, "name");
+  if (name == nullptr) {
     reply->complete(key, error_response(errc::invalid_params, request.id, "\"name\" must be a string"));
     return;
   }
-  const auto* tool = tools_.find(name->get_ref<const std::string&>());
+  const auto* tool = catalog_.tools.find(*name);
   if (tool == nullptr) {
-    reply->complete(key, error_response(errc::invalid_params, request.id,
-                                        "unknown tool '" + name->get<std::string>() + "'"));
+    reply->complete(key, error_response(errc::invalid_params, request.id, "unknown tool '" + *name + "'"));
     return;
   }
   json arguments = json::object();
@@ -146,18 +271,9 @@ void Dispatcher::call_tool(const std::shared_ptr<Session>& session, const jsonrp
     arguments = *args;
   }
   ++metrics_.tool_calls;
-  // std::function needs a copyable job; the guard itself is move-only.
-  auto held = std::make_shared<InFlightGuard>(std::move(guard));
-  auto job = [tool, reply, key, id = *request.id, session_id = session->id(), arguments = std::move(arguments),
-              token = progress_token(params), held = std::move(held), stop = std::move(stop)]() mutable {
-    if (stop.stop_requested()) {
-      // Cancelled (client, deadline or cancellation) while waiting for a tool thread: nobody
-      // can receive the result, so the handler does not run at all.
-      log()->debug("session {}: {} ({}) cancelled before it started", session_id, tool->definition.name, key);
-      held->release();
-      return;
-    }
-    ToolCallContext context(arguments, session_id, stop, token, reply);
+  auto job = [this, tool, session, reply, id = *request.id, arguments = std::move(arguments),
+              token = progress_token(params)](const std::stop_token& cancel) {
+    ToolCallContext context(arguments, session, cancel, token, reply, client_request_timeout_);
     ToolResult result;
     try {
       result = tool->handler(context);
@@ -168,17 +284,128 @@ void Dispatcher::call_tool(const std::shared_ptr<Session>& session, const jsonrp
       log()->warn("tool {} threw a non-standard exception", tool->definition.name);
       result = ToolResult::error("tool failed");
     }
-    if (!reply->complete(key, jsonrpc::make_result(id, result.to_json()))) {
-      log()->debug("session {}: result of {} ({}) dropped: already answered or client gone", session_id,
-                   tool->definition.name, key);
+    return jsonrpc::make_result(id, result.to_json());
+  };
+  run(session, request, reply, std::move(guard), std::move(stop), std::move(job),
+      tool->execution == ToolExecution::inline_nonblocking, tool->definition.name);
+}
+
+void Dispatcher::run(const std::shared_ptr<Session>& session, const jsonrpc::Message& request,
+                     const std::shared_ptr<ReplyStream>& reply, InFlightGuard guard, std::stop_token stop, Job job,
+                     bool run_inline, std::string what) {
+  // std::function needs a copyable job; the guard itself is move-only.
+  auto held = std::make_shared<InFlightGuard>(std::move(guard));
+  auto task = [reply, key = jsonrpc::key_of(*request.id), id = *request.id, method = std::move(what),
+               session_id = session->id(), held = std::move(held), stop = std::move(stop),
+               job = std::move(job)]() mutable {
+    if (stop.stop_requested()) {
+      // Cancelled (client, deadline or cancellation) while waiting for a worker: nobody can
+      // receive the result, so the handler does not run at all.
+      log()->debug("session {}: {} ({}) cancelled before it started", session_id, method, key);
+      held->release();
+      return;
+    }
+    json response;
+    try {
+      response = job(stop);
+    } catch (const std::exception& e) {
+      log()->warn("session {}: {} ({}) failed: {}", session_id, method, key, e.what());
+      response = error_response(errc::internal_error, id, e.what());
+    } catch (...) {
+      log()->warn("session {}: {} ({}) failed with a non-standard exception", session_id, method, key);
+      response = error_response(errc::internal_error, id);
+    }
+    if (!reply->complete(key, response)) {
+      log()->debug("session {}: result of {} ({}) dropped: already answered or client gone", session_id, method, key);
     }
     held->release();
   };
-  if (tool->execution == ToolExecution::inline_nonblocking) {
-    job();
+  if (run_inline) {
+    task();
   } else {
-    pool_.submit(std::move(job));
+    pool_.submit(std::move(task));
   }
+}
+
+json Dispatcher::read_resource(const jsonrpc::Message& request) const {
+  const auto* uri = string_param(request.params, "uri");
+  if (uri == nullptr) return error_response(errc::invalid_params, request.id, "\"uri\" must be a string");
+  const auto match = catalog_.resources.find(*uri);
+  std::vector<ResourceContent> contents;
+  if (match) contents = (*match->reader)(*uri, match->variables);
+  if (contents.empty()) return error_response(errc::resource_not_found, request.id, *uri, json{{"uri", *uri}});
+  json list = json::array();
+  for (const auto& c : contents) list.push_back(c.to_json());
+  return jsonrpc::make_result(*request.id, json{{"contents", std::move(list)}});
+}
+
+json Dispatcher::get_prompt(const jsonrpc::Message& request) const {
+  const json& params = request.params;
+  const auto* name = string_param(params, "name");
+  if (name == nullptr) return error_response(errc::invalid_params, request.id, "\"name\" must be a string");
+  const auto* prompt = catalog_.prompts.find(*name);
+  if (prompt == nullptr) return error_response(errc::invalid_params, request.id, "unknown prompt '" + *name + "'");
+  PromptArguments arguments;
+  if (const auto args = params.find("arguments"); args != params.end() && !args->is_null()) {
+    if (!args->is_object()) return error_response(errc::invalid_params, request.id, "\"arguments\" must be an object");
+    for (const auto& [key, value] : args->items()) {
+      if (!value.is_string()) {
+        return error_response(errc::invalid_params, request.id, "argument '" + key + "' must be a string");
+      }
+      arguments.emplace(key, value.get<std::string>());
+    }
+  }
+  for (const auto& a : prompt->definition.arguments) {
+    if (a.required && !arguments.contains(a.name)) {
+      return error_response(errc::invalid_params, request.id, "missing required argument '" + a.name + "'");
+    }
+  }
+  return jsonrpc::make_result(*request.id, prompt->handler(arguments).to_json());
+}
+
+json Dispatcher::complete(const jsonrpc::Message& request) const {
+  const json& params = request.params;
+  const auto ref = params.is_object() ? params.find("ref") : params.end();
+  const auto argument = params.is_object() ? params.find("argument") : params.end();
+  if (ref == params.end() || !ref->is_object() || argument == params.end() || !argument->is_object()) {
+    return error_response(errc::invalid_params, request.id, "\"ref\" and \"argument\" must be objects");
+  }
+  const auto* type = string_param(*ref, "type");
+  const auto* arg_name = string_param(*argument, "name");
+  const auto* arg_value = string_param(*argument, "value");
+  if (type == nullptr || arg_name == nullptr || arg_value == nullptr) {
+    return error_response(errc::invalid_params, request.id,
+                          "\"ref.type\", \"argument.name\" and \"argument.value\" must be strings");
+  }
+  Completer completer;
+  if (*type == "ref/prompt") {
+    const auto* name = string_param(*ref, "name");
+    const auto* prompt = name != nullptr ? catalog_.prompts.find(*name) : nullptr;
+    if (prompt == nullptr) return error_response(errc::invalid_params, request.id, "unknown prompt");
+    completer = prompt->completer;
+  } else if (*type == "ref/resource") {
+    const auto* uri = string_param(*ref, "uri");
+    auto found = uri != nullptr ? catalog_.resources.completer(*uri) : std::nullopt;
+    if (!found) return error_response(errc::invalid_params, request.id, "unknown resource template");
+    completer = std::move(*found);
+  } else {
+    return error_response(errc::invalid_params, request.id, "\"ref.type\" must be ref/prompt or ref/resource");
+  }
+  CompletionContext context;
+  if (const auto ctx = params.find("context"); ctx != params.end() && ctx->is_object()) {
+    if (const auto args = ctx->find("arguments"); args != ctx->end() && args->is_object()) {
+      for (const auto& [key, value] : args->items()) {
+        if (value.is_string()) context.emplace(key, value.get<std::string>());
+      }
+    }
+  }
+  std::vector<std::string> values;
+  if (completer) values = completer(*arg_name, *arg_value, context);
+  const auto total = values.size();
+  if (values.size() > kMaxCompletionValues) values.resize(kMaxCompletionValues);
+  return jsonrpc::make_result(
+      *request.id,
+      json{{"completion", {{"values", values}, {"total", total}, {"hasMore", total > kMaxCompletionValues}}}});
 }
 
 void Dispatcher::handle_notification(Session& session, const jsonrpc::Message& notification) {
@@ -199,10 +426,14 @@ void Dispatcher::handle_notification(Session& session, const jsonrpc::Message& n
   session.touch();
 }
 
-void Dispatcher::handle_response(Session& session, const jsonrpc::Message& /*response*/) {
-  // graceway sends no server-to-client requests yet, so a response answers nothing.
-  log()->debug("session {}: ignoring a response from the client", session.id());
+void Dispatcher::handle_response(Session& session, const jsonrpc::Message& response) {
   session.touch();
+  ClientRequests::Answer answer{response.kind == jsonrpc::Kind::error_response,
+                                response.kind == jsonrpc::Kind::error_response ? response.error : response.result};
+  if (!response.id || !session.client_requests().fulfil(*response.id, std::move(answer))) {
+    log()->debug("session {}: a response from the client answers nothing we wait for (late or unknown id)",
+                 session.id());
+  }
 }
 
 }  // namespace graceway::mcp

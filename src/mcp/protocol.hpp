@@ -3,6 +3,8 @@
 // dispatcher that answers ping / tools/list / tools/call and applies client notifications.
 
 #include <array>
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -10,10 +12,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "graceway/catalog.hpp"
 #include "graceway/jsonrpc.hpp"
 #include "graceway/metrics.hpp"
 #include "graceway/server.hpp"
-#include "graceway/tool_registry.hpp"
 #include "session/session.hpp"
 
 namespace graceway {
@@ -38,27 +40,50 @@ inline constexpr std::string_view kAssumedVersion = "2025-03-26";
 // params._meta.progressToken when it is a string or an integer.
 [[nodiscard]] std::optional<nlohmann::json> progress_token(const nlohmann::json& params);
 
-[[nodiscard]] nlohmann::json initialize_result(const ServerInfo& info, std::string_view version);
+// Declares tools and logging always; resources (with subscribe), prompts and completions when the
+// catalog has them.
+[[nodiscard]] nlohmann::json initialize_result(const ServerInfo& info, std::string_view version,
+                                               const Catalog& catalog);
 
-// Runs one admitted request. Synchronous methods complete `reply` before returning; tools/call
-// moves the in-flight guard into a tool-pool job that completes `reply` later, or runs the
-// handler at once when the tool is registered as ToolExecution::inline_nonblocking.
+// Runs one admitted request. Methods that only read server state complete `reply` before
+// returning; tools/call, resources/read, prompts/get and completion/complete run user code, so
+// they move the in-flight guard into a tool-pool job that completes `reply` later (or run at once
+// for a tool registered as ToolExecution::inline_nonblocking).
 class Dispatcher {
 public:
-  Dispatcher(const ToolRegistry& tools, ToolPool& pool, Metrics& metrics);
+  // `client_request_timeout`: how long ToolContext::ask_client waits when the tool names no timeout.
+  Dispatcher(const Catalog& catalog, ToolPool& pool, Metrics& metrics,
+             std::chrono::milliseconds client_request_timeout = std::chrono::seconds(60));
 
   void handle_request(const std::shared_ptr<Session>& session, const jsonrpc::Message& request,
                       const std::shared_ptr<ReplyStream>& reply, InFlightGuard guard, std::stop_token stop);
   void handle_notification(Session& session, const jsonrpc::Message& notification);
   void handle_response(Session& session, const jsonrpc::Message& response);
+  [[nodiscard]] const Catalog& catalog() const { return catalog_; }
 
 private:
+  // Produces the whole JSON-RPC response of a job; runs on a tool worker (or inline).
+  using Job = std::function<nlohmann::json(const std::stop_token& stop)>;
+
+  // The response to a method that only reads or sets server state (ping, */list, logging/setLevel,
+  // resources/subscribe, ...), or method-not-found.
+  [[nodiscard]] nlohmann::json answer(Session& session, const jsonrpc::Message& request) const;
   void call_tool(const std::shared_ptr<Session>& session, const jsonrpc::Message& request,
                  const std::shared_ptr<ReplyStream>& reply, InFlightGuard guard, std::stop_token stop);
+  // Jobs: each validates its params and produces the whole response.
+  [[nodiscard]] nlohmann::json read_resource(const jsonrpc::Message& request) const;
+  [[nodiscard]] nlohmann::json get_prompt(const jsonrpc::Message& request) const;
+  [[nodiscard]] nlohmann::json complete(const jsonrpc::Message& request) const;
+  // Completes `reply` with `job`'s response and releases `guard`, on the pool or here. `what`
+  // names the work in logs (the tool, or the method).
+  void run(const std::shared_ptr<Session>& session, const jsonrpc::Message& request,
+           const std::shared_ptr<ReplyStream>& reply, InFlightGuard guard, std::stop_token stop, Job job,
+           bool run_inline, std::string what);
 
-  const ToolRegistry& tools_;
+  const Catalog& catalog_;
   ToolPool& pool_;
   Metrics& metrics_;
+  const std::chrono::milliseconds client_request_timeout_;
 };
 
 }  // namespace mcp

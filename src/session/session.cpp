@@ -30,8 +30,10 @@ void InFlightGuard::release() noexcept {
   if (auto session = std::move(session_)) session->end_request(key_);
 }
 
-Session::Session(std::string id, std::string protocol_version, const SessionEnvironment& env)
+Session::Session(std::string id, std::string protocol_version, const SessionEnvironment& env,
+                 nlohmann::json client_capabilities)
     : id_(std::move(id)), protocol_version_(std::move(protocol_version)), env_(env),
+      client_capabilities_(client_capabilities.is_object() ? std::move(client_capabilities) : nlohmann::json::object()),
       last_activity_(env.clock->now()) {
   ++env_.metrics->sessions_open;
 }
@@ -262,6 +264,25 @@ bool Session::notify(const nlohmann::json& message) {
     stream = get_stream_;
   }
   return stream && stream->push(message);
+}
+
+void Session::set_log_level(LogLevel level) { log_threshold_.store(static_cast<int>(level)); }
+
+bool Session::log_passes(LogLevel level) const { return static_cast<int>(level) >= log_threshold_.load(); }
+
+void Session::subscribe(const std::string& uri) {
+  std::lock_guard lock(mu_);
+  subscriptions_.insert(uri);
+}
+
+void Session::unsubscribe(const std::string& uri) {
+  std::lock_guard lock(mu_);
+  subscriptions_.erase(uri);
+}
+
+bool Session::subscribed(const std::string& uri) const {
+  std::lock_guard lock(mu_);
+  return subscriptions_.count(uri) != 0;
 }
 
 }  // namespace graceway

@@ -7,7 +7,9 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <atomic>
 #include <mutex>
+#include <set>
 #include <stop_token>
 #include <string>
 #include <unordered_map>
@@ -15,8 +17,10 @@
 
 #include "graceway/clock.hpp"
 #include "graceway/jsonrpc.hpp"
+#include "graceway/log_level.hpp"
 #include "graceway/metrics.hpp"
 #include "graceway/session_state.hpp"
+#include "session/client_requests.hpp"
 
 namespace graceway {
 
@@ -69,13 +73,16 @@ private:
 
 class Session : public std::enable_shared_from_this<Session> {
 public:
-  Session(std::string id, std::string protocol_version, const SessionEnvironment& env);
+  Session(std::string id, std::string protocol_version, const SessionEnvironment& env,
+          nlohmann::json client_capabilities = nlohmann::json::object());
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
   ~Session();
 
   [[nodiscard]] const std::string& id() const { return id_; }
   [[nodiscard]] const std::string& protocol_version() const { return protocol_version_; }
+  // initialize's params.capabilities (an object).
+  [[nodiscard]] const nlohmann::json& client_capabilities() const { return client_capabilities_; }
   [[nodiscard]] SessionState state() const;
   [[nodiscard]] std::size_t in_flight() const;
   [[nodiscard]] Clock::time_point deadline() const;
@@ -113,6 +120,17 @@ public:
   // A server-initiated message on the GET stream. False when no stream takes it.
   bool notify(const nlohmann::json& message);
 
+  // --- what the client asked of the session ----------------------------------------------
+  // logging/setLevel. Until it is called every level passes.
+  void set_log_level(LogLevel level);
+  [[nodiscard]] bool log_passes(LogLevel level) const;
+  // resources/subscribe and resources/unsubscribe; the URIs are matched exactly.
+  void subscribe(const std::string& uri);
+  void unsubscribe(const std::string& uri);
+  [[nodiscard]] bool subscribed(const std::string& uri) const;
+  // Requests sent to this client and awaiting its answer.
+  [[nodiscard]] ClientRequests& client_requests() { return client_requests_; }
+
 private:
   friend class InFlightGuard;
   void end_request(const std::string& key) noexcept;
@@ -127,6 +145,10 @@ private:
   const std::string id_;
   const std::string protocol_version_;
   const SessionEnvironment& env_;
+  const nlohmann::json client_capabilities_;
+  // -1 until logging/setLevel; then the LogLevel's value. Atomic: read by tool workers.
+  std::atomic<int> log_threshold_{-1};
+  ClientRequests client_requests_;  // has its own lock
 
   mutable std::mutex mu_;                                       // guards the fields below
   SessionState state_ = SessionState::open;                     // written by transition() only
@@ -135,6 +157,7 @@ private:
   std::chrono::milliseconds window_{0};                         // the drain's grace window
   Clock::time_point last_activity_{};
   std::shared_ptr<ReplyStream> get_stream_;
+  std::set<std::string, std::less<>> subscriptions_;  // resource URIs
 };
 
 }  // namespace graceway

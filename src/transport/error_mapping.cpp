@@ -19,6 +19,7 @@ constexpr std::array kTable{
     Row{errc::method_not_found, {200, -32601, "Method not found"}},
     Row{errc::invalid_params, {200, -32602, "Invalid params"}},
     Row{errc::internal_error, {500, -32603, "Internal error"}},
+    Row{errc::resource_not_found, {200, kResourceNotFound, "Resource not found"}},
     Row{errc::batch_not_supported, {400, -32600, "Invalid Request: batches are not supported after protocol version 2025-03-26"}},
     Row{errc::batched_initialize, {400, -32600, "Invalid Request: initialize must not be part of a batch"}},
     Row{errc::already_initialized, {400, -32600, "Invalid Request: session is already initialized"}},

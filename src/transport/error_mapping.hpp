@@ -22,6 +22,7 @@ struct ErrorMapping {
 // the legacy eras; the SDKs use -32000 (generic) and -32001 (session not found) the same way.
 inline constexpr int kServerError = -32000;
 inline constexpr int kSessionNotFound = -32001;
+inline constexpr int kResourceNotFound = -32002;  // MCP: resources/read of an unknown URI
 
 [[nodiscard]] const ErrorMapping& mapping_of(errc e) noexcept;
 

@@ -358,7 +358,10 @@ void HttpTransport::initialize(Response& res, const jsonrpc::Message& request, F
     return;
   }
   const auto version = mcp::negotiate_version(params);
-  auto session = registry_.create(version);
+  const auto capabilities = params.find("capabilities");
+  auto session = registry_.create(version, capabilities != params.end() && capabilities->is_object()
+                                               ? *capabilities
+                                               : json::object());
   if (!session) {
     refuse(res, registry_.admissions_closed() ? errc::server_draining : errc::too_many_sessions, request.id);
     return;
@@ -370,7 +373,7 @@ void HttpTransport::initialize(Response& res, const jsonrpc::Message& request, F
   log()->info("session {}: -> open (initialize; protocol {}, asked {}; {})", session->id(), version,
               requested->get<std::string>(), client);
   res.set_header(kSessionHeader, session->id());
-  answer(jsonrpc::make_result(*request.id, mcp::initialize_result(info_, version)));
+  answer(jsonrpc::make_result(*request.id, mcp::initialize_result(info_, version, dispatcher_.catalog())));
 }
 
 void HttpTransport::accept_messages(Session& session, const jsonrpc::Decoded& decoded) {

@@ -88,8 +88,8 @@ Reply McpClient::del(const std::string& session, const HeaderList& extra) {
   return send("DELETE", path_, headers);
 }
 
-std::string McpClient::open_session(const std::string& version) {
-  const auto reply = post(initialize(1, version));
+std::string McpClient::open_session(const std::string& version, const json& capabilities) {
+  const auto reply = post(initialize(1, version, capabilities));
   if (reply.status != 200) return {};
   const auto session = reply.header("Mcp-Session-Id");
   if (session.empty()) return {};
@@ -115,10 +115,10 @@ json McpClient::notification(const std::string& method, json params) {
   return m;
 }
 
-json McpClient::initialize(json id, const std::string& version) {
+json McpClient::initialize(json id, const std::string& version, json capabilities) {
   return request(std::move(id), "initialize",
                  {{"protocolVersion", version},
-                  {"capabilities", json::object()},
+                  {"capabilities", std::move(capabilities)},
                   {"clientInfo", {{"name", "graceway-tests"}, {"version", "1.0"}}}});
 }
 

@@ -48,12 +48,12 @@ public:
   Reply send(const std::string& method, const std::string& path, const HeaderList& headers, const std::string& body = {});
 
   // initialize (+ notifications/initialized). Returns the session id, or "" on failure.
-  std::string open_session(const std::string& version = "2025-11-25");
+  std::string open_session(const std::string& version = "2025-11-25", const json& capabilities = json::object());
 
   static json request(json id, const std::string& method, json params = nullptr);
   static json tool_call(json id, const std::string& tool, json arguments, json progress_token = nullptr);
   static json notification(const std::string& method, json params = nullptr);
-  static json initialize(json id, const std::string& version = "2025-11-25");
+  static json initialize(json id, const std::string& version = "2025-11-25", json capabilities = json::object());
   static HeaderList mcp_headers(const std::string& session = {});
 
   [[nodiscard]] const std::string& path() const { return path_; }

@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 
+#include "graceway/conformance_tools.hpp"
 #include "graceway/demo_tools.hpp"
 
 namespace graceway::test {
@@ -23,12 +24,13 @@ ServerConfig test_config() {
 }
 
 TestServer::TestServer(ServerConfig config) : config_(std::move(config)) {
-  ToolRegistry tools;
-  add_demo_tools(tools);
-  gates_.install(tools);
+  Catalog catalog;
+  add_demo_tools(catalog.tools);
+  gates_.install(catalog.tools);
+  add_conformance_set(catalog);
   Server::Options options;
   options.session_ids = std::make_shared<SequentialSessionIds>("test-session-");
-  server_ = std::make_unique<Server>(config_, std::move(tools), std::move(options));
+  server_ = std::make_unique<Server>(config_, std::move(catalog), std::move(options));
   if (auto ec = server_->start()) throw std::runtime_error("test server failed to start: " + ec.message());
 }
 

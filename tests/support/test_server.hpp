@@ -1,5 +1,6 @@
 #pragma once
-// An in-process graceway on 127.0.0.1:<free port> with the demo tools and the gate tools.
+// An in-process graceway on 127.0.0.1:<free port> with the demo tools, the gate tools and the
+// conformance set (tools, resources, prompts, completions).
 
 #include <cstdint>
 #include <memory>

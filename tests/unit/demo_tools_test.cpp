@@ -24,6 +24,9 @@ public:
     totals.push_back(total.value_or(-1));
     return true;
   }
+  [[nodiscard]] const json& client_capabilities() const override { return capabilities_; }
+  bool log(LogLevel, const json&, std::string_view) override { return false; }
+  ClientReply ask_client(std::string_view, json, std::chrono::milliseconds) override { return {}; }
   std::stop_source stop_;
   std::vector<double> reports;
   std::vector<double> totals;
@@ -32,6 +35,7 @@ private:
   json args_;
   bool progress_;
   std::string session_ = "s";
+  json capabilities_ = json::object();
 };
 
 ToolResult call(const std::string& name, ToolContext& ctx) {

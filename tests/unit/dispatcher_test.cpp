@@ -26,11 +26,11 @@ protected:
     env_.metrics = &metrics_;
     env_.schedule = [](Clock::time_point, std::function<void()>) {};
     env_.forget = [](const std::string&) {};
-    registry_.add(definition("inline_tool"), [this](ToolContext&) {
+    catalog_.tools.add(definition("inline_tool"), [this](ToolContext&) {
       inline_thread_ = std::this_thread::get_id();
       return ToolResult::text("inline");
     }, ToolExecution::inline_nonblocking);
-    registry_.add(definition("pooled_tool"), [this](ToolContext&) {
+    catalog_.tools.add(definition("pooled_tool"), [this](ToolContext&) {
       pooled_thread_.set_value(std::this_thread::get_id());
       return ToolResult::text("pooled");
     });
@@ -63,9 +63,9 @@ protected:
   ManualClock clock_;
   Metrics metrics_;
   SessionEnvironment env_;
-  ToolRegistry registry_;
+  Catalog catalog_;
   ToolPool pool_{1};
-  mcp::Dispatcher dispatcher_{registry_, pool_, metrics_};
+  mcp::Dispatcher dispatcher_{catalog_, pool_, metrics_};
   std::thread::id inline_thread_;
   std::promise<std::thread::id> pooled_thread_;
 };

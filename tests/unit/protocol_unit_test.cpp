@@ -33,9 +33,13 @@ TEST(ProtocolTest, ProgressTokenIsAStringOrAnInteger) {
 }
 
 TEST(ProtocolTest, InitializeResultHasTheRequiredFields) {
-  const auto r = mcp::initialize_result(ServerInfo{}, "2025-06-18");
+  const auto r = mcp::initialize_result(ServerInfo{}, "2025-06-18", Catalog{});
   EXPECT_EQ(r["protocolVersion"], "2025-06-18");
   EXPECT_TRUE(r["capabilities"].contains("tools"));
+  EXPECT_TRUE(r["capabilities"].contains("logging"));
+  EXPECT_FALSE(r["capabilities"].contains("resources")) << "declared only when there are resources";
+  EXPECT_FALSE(r["capabilities"].contains("prompts"));
+  EXPECT_FALSE(r["capabilities"].contains("completions"));
   EXPECT_EQ(r["serverInfo"]["name"], "graceway");
   EXPECT_TRUE(r["serverInfo"].contains("version"));
 }
