@@ -74,7 +74,11 @@ void check_decision(const admission::Input& in, const admission::Decision& d) {
       FUZZ_CHECK(in.body == Body::notification_or_response);
       FUZZ_CHECK(in.session == Lookup::open || in.session == Lookup::draining);
       break;
-    case Action::open_stream: FUZZ_CHECK(in.verb == Verb::get && in.session == Lookup::open); break;
+    case Action::open_stream:
+      // A draining session serves only resumes (GET + Last-Event-ID).
+      FUZZ_CHECK(in.verb == Verb::get &&
+                 (in.session == Lookup::open || (in.session == Lookup::draining && in.resuming)));
+      break;
     case Action::end_session:
       FUZZ_CHECK(in.verb == Verb::del && (in.session == Lookup::open || in.session == Lookup::draining));
       break;
@@ -149,6 +153,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   table.server_draining = in.flag();
   table.at_capacity = in.flag();
   table.draining_answers_404 = in.flag();
+  table.resuming = headers.last_event_id.has_value();
   const auto body = in.rest();
 
   if (verb == Verb::post) {

@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   std::string log_format = "text";
   std::string max_body = std::to_string(config.max_body_bytes);
+  std::string event_log_bytes = std::to_string(config.event_log_bytes);
   std::chrono::milliseconds retry_after_ms{0};
   std::list<DurationFlag> durations;  // stable addresses: CLI11 keeps a reference to each text
 
@@ -105,6 +106,15 @@ int main(int argc, char** argv) {
            "How often an idle POST response stream checks that its client is still there");
   duration("--get-stream-check-interval", config.get_stream_check_interval,
            "How often an idle GET stream checks that its client is still there");
+  app.add_option("--event-log-size", config.event_log_size,
+                 "SSE events each session keeps for clients resuming with Last-Event-ID (0: no resumability)")
+      ->capture_default_str();
+  app.add_option("--event-log-bytes", event_log_bytes, "Bytes of those events each session keeps at most")
+      ->check(size_validator())
+      ->capture_default_str();
+  duration("--sse-retry", config.sse_retry, "Reconnect delay sent in the priming event's retry: field (2025-11-25)");
+  duration("--resume-window", config.resume_window,
+           "How long a call whose client left its stream keeps running for a resume (0: cancel at once)");
 
   app.add_option("--http-threads", config.http_threads, "Most connections served at once")
       ->check(CLI::Range(2, 100000))
@@ -149,6 +159,7 @@ int main(int argc, char** argv) {
   for (const auto& flag : durations) *flag.target = *parse_duration(flag.text);
   config.retry_after = std::chrono::ceil<std::chrono::seconds>(retry_after_ms);
   config.max_body_bytes = static_cast<std::size_t>(*graceway::parse_size(max_body));
+  config.event_log_bytes = static_cast<std::size_t>(*graceway::parse_size(event_log_bytes));
   config.response_mode = response_mode == "json" ? graceway::ResponseMode::json : graceway::ResponseMode::sse;
   if (const auto problems = graceway::validate(config); !problems.empty()) {
     std::cerr << "graceway: " << problems.front() << '\n';

@@ -44,6 +44,8 @@ struct Server::Impl {
                                                        std::function<void()> fn) { runtime.schedule_at(when, std::move(fn)); },
                                     .forget = {},
                                     .retry_after_override = config.retry_after,
+                                    .event_log_size = config.event_log_size,
+                                    .event_log_bytes = config.event_log_bytes,
                                     .observe = [this](const std::string&, SessionState, SessionState) {
                                       {
                                         std::lock_guard lock(state_mu);

@@ -36,6 +36,15 @@ struct ServerConfig {
   std::chrono::milliseconds keepalive_interval{std::chrono::seconds(15)};  // 0: off
   std::chrono::milliseconds disconnect_check_interval{50};       // POST response streams
   std::chrono::milliseconds get_stream_check_interval{1000};     // standalone GET streams
+  // Resumability (spec 1.5): SSE events carry ids "<stream>-<seq>" and each session keeps its
+  // last `event_log_size` events, at most `event_log_bytes` of them, for GET + Last-Event-ID
+  // (size 0: off). A response stream delivered whole is not kept. `sse_retry` goes in the
+  // priming event's retry: field (2025-11-25 sessions). A POST stream whose client left keeps its
+  // requests running for `resume_window` in case the client resumes; 0 cancels them at once.
+  std::size_t event_log_size = 256;
+  std::size_t event_log_bytes = std::size_t{1} << 20;
+  std::chrono::milliseconds sse_retry{1000};
+  std::chrono::milliseconds resume_window{0};
 
   // Threads and HTTP connections
   std::size_t http_threads = 256;                // most connections served at once

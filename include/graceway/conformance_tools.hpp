@@ -8,7 +8,7 @@
 //              test_multiple_content_types, test_tool_with_logging, test_tool_with_progress,
 //              test_error_handling, test_sampling {prompt}, test_elicitation {message},
 //              test_elicitation_sep1034_defaults, test_elicitation_sep1330_enums,
-//              json_schema_2020_12_tool
+//              test_reconnection (SEP-1699 polling), json_schema_2020_12_tool
 //   resources  test://static-text, test://static-binary, test://watched-resource,
 //              template test://template/{id}/data (completes id)
 //   prompts    test_simple_prompt, test_prompt_with_arguments {arg1, arg2} (completes arg1),

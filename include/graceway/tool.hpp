@@ -84,6 +84,12 @@ public:
   virtual ClientReply ask_client(std::string_view method, nlohmann::json params,
                                  std::chrono::milliseconds timeout = std::chrono::milliseconds::zero()) = 0;
 
+  // Ends the HTTP response that carries this call while the call goes on (SEP-1699 polling): the
+  // client reconnects with GET + Last-Event-ID and receives what the call sends afterwards,
+  // its result included. False when the stream cannot be resumed (JSON response mode,
+  // resumability off, client gone).
+  virtual bool close_stream() = 0;
+
   [[nodiscard]] bool cancelled() const { return stop_token().stop_requested(); }
   // Waits `d`, waking early on cancellation. Returns false when cancelled.
   bool wait_for(std::chrono::milliseconds d) const;

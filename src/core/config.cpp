@@ -22,6 +22,8 @@ std::vector<std::string> validate(const ServerConfig& c) {
   require(c.keepalive_interval.count() >= 0, "--keepalive-interval must not be negative");
   require(c.disconnect_check_interval.count() > 0, "--disconnect-check-interval must be greater than 0");
   require(c.get_stream_check_interval.count() > 0, "--get-stream-check-interval must be greater than 0");
+  require(c.sse_retry.count() >= 0, "--sse-retry must not be negative");
+  require(c.resume_window.count() >= 0, "--resume-window must not be negative");
   require(c.http_queue_timeout.count() > 0, "--http-queue-timeout must be greater than 0");
   require(c.http_threads >= 2, "--http-threads must be at least 2");
   require(c.tool_threads >= 1, "--tool-threads must be at least 1");

@@ -93,6 +93,8 @@ public:
     return {ClientReply::Status::cancelled, nullptr, "cancelled while waiting for the client"};
   }
 
+  bool close_stream() override { return reply_->cut(); }
+
 private:
   // The client capability a server-to-client request needs; empty when none.
   static std::string_view capability_for(std::string_view method) {
@@ -146,6 +148,9 @@ std::string negotiate_version(const json& params) {
 }
 
 bool allows_batches(std::string_view version) { return version == "2025-03-26"; }
+
+// Versions are dates, so they order as strings.
+bool sends_priming_event(std::string_view version) { return version >= "2025-11-25"; }
 
 std::optional<json> progress_token(const json& params) {
   if (!params.is_object()) return std::nullopt;

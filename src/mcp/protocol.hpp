@@ -35,6 +35,9 @@ inline constexpr std::string_view kAssumedVersion = "2025-03-26";
 [[nodiscard]] bool is_supported_version(std::string_view version);
 // The client's version when we support it, else our latest (the spec's negotiation rule).
 [[nodiscard]] std::string negotiate_version(const nlohmann::json& initialize_params);
+// The priming event (an SSE id with empty data, and retry:) is for 2025-11-25 and later clients;
+// older SDKs try to parse empty data as JSON.
+[[nodiscard]] bool sends_priming_event(std::string_view version);
 // JSON-RPC batches exist only in 2025-03-26.
 [[nodiscard]] bool allows_batches(std::string_view version);
 // params._meta.progressToken when it is a string or an integer.

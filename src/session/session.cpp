@@ -34,6 +34,7 @@ Session::Session(std::string id, std::string protocol_version, const SessionEnvi
                  nlohmann::json client_capabilities)
     : id_(std::move(id)), protocol_version_(std::move(protocol_version)), env_(env),
       client_capabilities_(client_capabilities.is_object() ? std::move(client_capabilities) : nlohmann::json::object()),
+      events_(env.event_log_size > 0 ? std::make_shared<EventLog>(env.event_log_size, env.event_log_bytes) : nullptr),
       last_activity_(env.clock->now()) {
   ++env_.metrics->sessions_open;
 }
@@ -242,12 +243,20 @@ bool Session::transition(std::unique_lock<std::mutex>& lock, SessionState next, 
   return true;
 }
 
-Session::AttachResult Session::attach_stream(std::shared_ptr<ReplyStream> stream) {
-  std::lock_guard lock(mu_);
-  if (state_ != SessionState::open) return AttachResult::not_open;
-  if (get_stream_ && !get_stream_->gone()) return AttachResult::conflict;
-  get_stream_ = std::move(stream);
-  last_activity_ = env_.clock->now();
+Session::AttachResult Session::attach_stream(std::shared_ptr<ReplyStream> stream, bool replace) {
+  std::shared_ptr<ReplyStream> replaced;
+  {
+    std::lock_guard lock(mu_);
+    if (state_ != SessionState::open) return AttachResult::not_open;
+    if (get_stream_ && !get_stream_->gone()) {
+      if (!replace) return AttachResult::conflict;
+      replaced = std::move(get_stream_);
+    }
+    get_stream_ = std::move(stream);
+    last_activity_ = env_.clock->now();
+  }
+  // Its client came back on a new connection, so the old one is dead even if no write failed.
+  if (replaced) replaced->mark_gone();
   return AttachResult::attached;
 }
 
@@ -283,6 +292,29 @@ void Session::unsubscribe(const std::string& uri) {
 bool Session::subscribed(const std::string& uri) const {
   std::lock_guard lock(mu_);
   return subscriptions_.count(uri) != 0;
+}
+
+void Session::register_stream(std::uint64_t number, const std::shared_ptr<ReplyStream>& stream) {
+  std::lock_guard lock(mu_);
+  // Streams whose work is done expire; sweep them out as the map grows.
+  if (post_streams_.size() >= 64) std::erase_if(post_streams_, [](const auto& e) { return e.second.expired(); });
+  post_streams_.emplace(number, stream);
+}
+
+std::shared_ptr<ReplyStream> Session::find_stream(std::uint64_t number) const {
+  std::lock_guard lock(mu_);
+  const auto it = post_streams_.find(number);
+  return it == post_streams_.end() ? nullptr : it->second.lock();
+}
+
+void Session::stop_unless_resumed(std::weak_ptr<ReplyStream> stream, std::vector<std::string> keys,
+                                  std::chrono::milliseconds window) {
+  env_.schedule(env_.clock->now() + window, [weak = weak_from_this(), stream = std::move(stream),
+                                             keys = std::move(keys)] {
+    const auto live = stream.lock();
+    if (live && live->resumed()) return;
+    if (auto self = weak.lock()) self->stop_requests(keys);
+  });
 }
 
 }  // namespace graceway

@@ -21,6 +21,7 @@
 #include "graceway/metrics.hpp"
 #include "graceway/session_state.hpp"
 #include "session/client_requests.hpp"
+#include "session/event_log.hpp"
 
 namespace graceway {
 
@@ -36,6 +37,9 @@ struct SessionEnvironment {
   // Called once when the session reaches closed, after its own lock is released.
   std::function<void(const std::string& id)> forget;
   std::chrono::seconds retry_after_override{0};
+  // Events each session keeps for resumption (GET + Last-Event-ID); 0 turns resumability off.
+  std::size_t event_log_size = 0;
+  std::size_t event_log_bytes = 0;  // and at most this many bytes of them
   // Called after every state change, outside the session's lock (observers, tests, tools).
   std::function<void(const std::string& id, SessionState from, SessionState to)> observe;
 };
@@ -115,7 +119,8 @@ public:
 
   // --- the standalone GET stream -------------------------------------------------------
   enum class AttachResult { attached, conflict, not_open };
-  AttachResult attach_stream(std::shared_ptr<ReplyStream> stream);
+  // `replace`: a resuming client takes over from a stream whose end we have not noticed yet.
+  AttachResult attach_stream(std::shared_ptr<ReplyStream> stream, bool replace = false);
   void detach_stream(const ReplyStream* stream);
   // A server-initiated message on the GET stream. False when no stream takes it.
   bool notify(const nlohmann::json& message);
@@ -130,6 +135,17 @@ public:
   [[nodiscard]] bool subscribed(const std::string& uri) const;
   // Requests sent to this client and awaiting its answer.
   [[nodiscard]] ClientRequests& client_requests() { return client_requests_; }
+
+  // --- resumability --------------------------------------------------------------------
+  // The session's event log; null when resumability is off.
+  [[nodiscard]] const std::shared_ptr<EventLog>& events() const { return events_; }
+  // A POST stream that a GET with Last-Event-ID may take over while it still has work.
+  void register_stream(std::uint64_t number, const std::shared_ptr<ReplyStream>& stream);
+  [[nodiscard]] std::shared_ptr<ReplyStream> find_stream(std::uint64_t number) const;
+  // The client of a resumable stream left: stop `keys` after `window` unless a GET has resumed
+  // the stream by then.
+  void stop_unless_resumed(std::weak_ptr<ReplyStream> stream, std::vector<std::string> keys,
+                           std::chrono::milliseconds window);
 
 private:
   friend class InFlightGuard;
@@ -149,6 +165,7 @@ private:
   // -1 until logging/setLevel; then the LogLevel's value. Atomic: read by tool workers.
   std::atomic<int> log_threshold_{-1};
   ClientRequests client_requests_;  // has its own lock
+  const std::shared_ptr<EventLog> events_;  // has its own lock; null when resumability is off
 
   mutable std::mutex mu_;                                       // guards the fields below
   SessionState state_ = SessionState::open;                     // written by transition() only
@@ -158,6 +175,7 @@ private:
   Clock::time_point last_activity_{};
   std::shared_ptr<ReplyStream> get_stream_;
   std::set<std::string, std::less<>> subscriptions_;  // resource URIs
+  std::unordered_map<std::uint64_t, std::weak_ptr<ReplyStream>> post_streams_;  // resumable, by number
 };
 
 }  // namespace graceway

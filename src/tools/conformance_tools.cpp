@@ -174,6 +174,15 @@ void add_tools(ToolRegistry& tools) {
               return elicit(ctx, "Please select options from the enum fields", std::move(schema), "Elicitation completed: ");
             });
 
+  tools.add(no_arguments("test_reconnection",
+                         "Closes its SSE stream mid-call; the result arrives when the client resumes (SEP-1699)"),
+            [](ToolContext& ctx) {
+              if (!ctx.close_stream()) return ToolResult::error("this call's stream cannot be resumed");
+              return ToolResult::text(
+                  "Reconnection test completed successfully. If you received this, the client properly reconnected "
+                  "after stream closure.");
+            });
+
   auto schema_2020 = no_arguments("json_schema_2020_12_tool", "Tool with JSON Schema 2020-12 features");
   schema_2020.input_schema = {
       {"$schema", "https://json-schema.org/draft/2020-12/schema"},

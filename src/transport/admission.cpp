@@ -40,7 +40,8 @@ Decision decide(const Input& in) noexcept {
       }
       break;
     case Verb::get:
-      return draining ? refuse(draining_refusal) : Decision{Action::open_stream, {}};
+      // A resume picks up work already admitted, so a drain serves it until the session closes.
+      return draining && !in.resuming ? refuse(draining_refusal) : Decision{Action::open_stream, {}};
     case Verb::del:
       return {Action::end_session, {}};  // idempotent while draining; the deadline stays
   }

@@ -19,6 +19,7 @@ struct Input {
   bool server_draining = false;       // process shutdown has begun
   bool at_capacity = false;           // --max-sessions open sessions exist
   bool draining_answers_404 = false;  // --draining-status 404
+  bool resuming = false;              // GET with Last-Event-ID: a draining session still serves it
 };
 
 enum class Action {

@@ -265,7 +265,7 @@ HttpTransport::Target HttpTransport::look_up(std::string_view session_id) const 
   return front::look_up(registry_, session_id);
 }
 
-admission::Decision HttpTransport::decide(Verb verb, Body body, Lookup lookup) const {
+admission::Decision HttpTransport::decide(Verb verb, Body body, Lookup lookup, bool resuming) const {
   return admission::decide({
       .verb = verb,
       .body = body,
@@ -273,7 +273,65 @@ admission::Decision HttpTransport::decide(Verb verb, Body body, Lookup lookup) c
       .server_draining = shutting_down_.load(),
       .at_capacity = metrics_.sessions_open.load() >= static_cast<std::int64_t>(config_.max_sessions),
       .draining_answers_404 = config_.draining_status == 404,
+      .resuming = resuming,
   });
+}
+
+void HttpTransport::make_resumable(Session& session, const std::shared_ptr<ReplyStream>& stream,
+                                   EventLog::StreamKind kind) const {
+  const auto& events = session.events();
+  if (!events || stream->format() != Format::sse) return;
+  const auto number = events->open_stream(kind);
+  stream->make_resumable(events, number, mcp::sends_priming_event(session.protocol_version()), config_.sse_retry);
+  if (kind == EventLog::StreamKind::post) session.register_stream(number, stream);
+}
+
+void HttpTransport::client_left(const std::weak_ptr<Session>& session, const std::weak_ptr<ReplyStream>& stream) const {
+  const auto s = session.lock();
+  const auto live = stream.lock();
+  if (!s || !live || live->resumed()) return;  // resumed: its new client is there
+  auto keys = live->unanswered();
+  if (keys.empty()) return;
+  if (config_.resume_window.count() > 0 && live->resumable()) {
+    s->stop_unless_resumed(stream, std::move(keys), config_.resume_window);
+  } else {
+    s->stop_requests(keys);
+  }
+}
+
+bool HttpTransport::resume(Response& res, const std::shared_ptr<Session>& session, EventId from) {
+  auto replay = session->events()->replay(from);
+  if (!replay.known) return false;
+  auto successor = std::make_shared<ReplyStream>(Format::sse, false, config_.max_queued_events, metrics_);
+  session->touch();
+  if (replay.kind == EventLog::StreamKind::get) {
+    // The standalone stream again: what it missed, then whatever comes, under a new stream number.
+    make_resumable(*session, successor, EventLog::StreamKind::get);
+    successor->preload(replay.events);
+    if (session->attach_stream(successor, true) == Session::AttachResult::attached) {
+      log()->debug("session {}: GET stream {} resumed after event {}, {} event(s) replayed", session->id(), from.stream,
+                   from.to_string(), replay.events.size());
+      begin_response(res, Format::sse);
+      const ReplyStream* raw = successor.get();
+      serve_stream(res, successor, config_.get_stream_check_interval, [session, raw] { session->detach_stream(raw); });
+      return true;
+    }
+    successor->close();  // draining: replay what was missed, then end
+  } else if (const auto old = session->find_stream(from.stream); !old || !old->resume_into(successor, from.seq)) {
+    successor->preload(replay.events);  // its work is done: replay, then end
+    successor->close();
+  } else {
+    successor->on_gone([this, weak = std::weak_ptr<Session>(session), old_weak = std::weak_ptr<ReplyStream>(old),
+                        raw = successor.get()](const std::vector<std::string>&) {
+      if (const auto o = old_weak.lock()) o->successor_gone(raw);
+      client_left(weak, old_weak);
+    });
+  }
+  log()->debug("session {}: stream {} resumed after event {}, {} event(s) replayed", session->id(), from.stream,
+               from.to_string(), replay.events.size());
+  begin_response(res, Format::sse);
+  serve_stream(res, successor, config_.disconnect_check_interval, nullptr);
+  return true;
 }
 
 void HttpTransport::refuse(const Request& req, Response& res, const front::Refusal& refusal, const Session* session) {
@@ -393,8 +451,10 @@ void HttpTransport::accept_messages(Session& session, const jsonrpc::Decoded& de
 bool HttpTransport::run_requests(Response& res, const std::shared_ptr<Session>& session,
                                  const jsonrpc::Decoded& decoded, Format format) {
   auto stream = std::make_shared<ReplyStream>(format, decoded.batch, config_.max_queued_events, metrics_);
-  stream->on_gone([weak = std::weak_ptr<Session>(session)](const std::vector<std::string>& keys) {
-    if (auto s = weak.lock()) s->stop_requests(keys);
+  make_resumable(*session, stream, EventLog::StreamKind::post);
+  stream->on_gone([this, weak = std::weak_ptr<Session>(session),
+                   weak_stream = std::weak_ptr<ReplyStream>(stream)](const std::vector<std::string>&) {
+    client_left(weak, weak_stream);
   });
   const errc draining = config_.draining_status == 404 ? errc::session_terminated : errc::session_draining;
   std::size_t index = 0;
@@ -439,9 +499,10 @@ void HttpTransport::respond(Response& res, const std::shared_ptr<ReplyStream>& s
   const char* content_type = begin_response(res, stream->format());
   if (stream->finished()) {
     res.set_content(stream->take_body(), content_type);  // everything answered already
+    stream->delivered();  // written whole, in one body: nothing to keep for a resume
     return;
   }
-  serve_stream(res, stream, config_.disconnect_check_interval, nullptr);
+  serve_stream(res, stream, config_.disconnect_check_interval, [stream] { stream->delivered(); });
 }
 
 void HttpTransport::serve_stream(Response& res, const std::shared_ptr<ReplyStream>& stream,
@@ -506,13 +567,23 @@ void HttpTransport::handle_get(const Request& req, Response& res) {
   const auto headers = headers_of(req);
   if (auto refusal = front::check_get(headers, policy_)) return refuse(req, res, *refusal);
   const auto session_id = headers.session_id.value_or("");
+  const auto resume_from = headers.last_event_id ? EventId::parse(*headers.last_event_id) : std::nullopt;
   for (int attempt = 0; attempt < kAdmissionAttempts; ++attempt) {
     auto target = look_up(session_id);
-    const auto decision = decide(Verb::get, Body::none, target.lookup);
+    auto decision = decide(Verb::get, Body::none, target.lookup, resume_from.has_value());
     if (decision.action == Action::refuse) return refuse(res, decision.refusal, std::nullopt, target.session.get());
     if (decision.action != Action::open_stream) break;
     if (auto refusal = front::check_protocol_version(headers, std::nullopt)) return refuse(req, res, *refusal);
+    if (resume_from && target.session->events() && resume(res, target.session, *resume_from)) return;
+    if (resume_from) {
+      // An id this session does not know: a plain GET stream, admitted as one.
+      log()->debug("session {}: Last-Event-ID '{}' names no stream we keep; opening a new stream", session_id,
+                   *headers.last_event_id);
+      decision = decide(Verb::get, Body::none, target.lookup);
+      if (decision.action == Action::refuse) return refuse(res, decision.refusal, std::nullopt, target.session.get());
+    }
     auto stream = std::make_shared<ReplyStream>(Format::sse, false, config_.max_queued_events, metrics_);
+    make_resumable(*target.session, stream, EventLog::StreamKind::get);
     switch (target.session->attach_stream(stream)) {
       case Session::AttachResult::conflict:
         return refuse(res, errc::stream_conflict, std::nullopt);
@@ -523,8 +594,10 @@ void HttpTransport::handle_get(const Request& req, Response& res) {
         const ReplyStream* raw = stream.get();
         // A GET stream carries no request to cancel when its client leaves, so it checks less
         // often: with a thousand streams open, 50 ms checks cost more than the requests do.
-        serve_stream(res, stream, config_.get_stream_check_interval,
-                     [session = target.session, raw] { session->detach_stream(raw); });
+        serve_stream(res, stream, config_.get_stream_check_interval, [session = target.session, stream, raw] {
+          session->detach_stream(raw);
+          stream->close();  // ended: a resume replays what is left of it, then ends
+        });
         return;
       }
     }

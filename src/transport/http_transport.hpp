@@ -22,6 +22,7 @@
 #include "graceway/jsonrpc.hpp"
 #include "graceway/metrics.hpp"
 #include "graceway/server.hpp"
+#include "session/event_log.hpp"
 #include "transport/admission.hpp"
 #include "transport/reply_stream.hpp"
 #include "transport/request_front.hpp"
@@ -77,7 +78,17 @@ private:
                     Format format);
 
   [[nodiscard]] Target look_up(std::string_view session_id) const;
-  [[nodiscard]] admission::Decision decide(admission::Verb verb, admission::Body body, admission::Lookup lookup) const;
+  [[nodiscard]] admission::Decision decide(admission::Verb verb, admission::Body body, admission::Lookup lookup,
+                                          bool resuming = false) const;
+  // Resumability: gives an SSE stream event ids (and the priming event for 2025-11-25 sessions)
+  // when the session keeps an event log.
+  void make_resumable(Session& session, const std::shared_ptr<ReplyStream>& stream, EventLog::StreamKind kind) const;
+  // GET + Last-Event-ID: serves the rest of the stream `from` names. False when the session does
+  // not know that stream (the caller serves a plain GET stream instead).
+  bool resume(Response& res, const std::shared_ptr<Session>& session, EventId from);
+  // The client of `stream` left (or its successor's did): stop its unanswered requests now, or
+  // after --resume-window unless a GET resumes the stream first.
+  void client_left(const std::weak_ptr<Session>& session, const std::weak_ptr<ReplyStream>& stream) const;
   // Answers a request-front refusal (and logs a refused Origin).
   void refuse(const Request& req, Response& res, const front::Refusal& refusal, const Session* session = nullptr);
   void refuse(Response& res, errc e, const std::optional<jsonrpc::RequestId>& id, const Session* session = nullptr,

@@ -1,6 +1,7 @@
 #include "transport/reply_stream.hpp"
 
 #include "graceway/jsonrpc.hpp"
+#include "session/event_log.hpp"
 #include "transport/sse.hpp"
 
 namespace graceway {
@@ -19,9 +20,57 @@ void ReplyStream::on_gone(std::function<void(std::vector<std::string>)> callback
   on_gone_ = std::move(callback);
 }
 
-std::string ReplyStream::sse_event(const nlohmann::json& message) {
+void ReplyStream::make_resumable(std::shared_ptr<EventLog> log, std::uint64_t stream, bool prime,
+                                 std::chrono::milliseconds retry) {
+  std::lock_guard lock(mu_);
+  if (format_ != Format::sse || !log) return;
+  log_ = std::move(log);
+  stream_ = stream;
+  if (prime) {
+    sse::Event priming;
+    priming.id = EventId{stream_, 0}.to_string();
+    priming.retry_ms = static_cast<unsigned long long>(retry.count());
+    queued_.push_front(sse::encode(priming));
+  }
+}
+
+void ReplyStream::preload(const std::vector<std::string>& framed) {
+  {
+    std::lock_guard lock(mu_);
+    queued_.insert(queued_.begin(), framed.begin(), framed.end());
+  }
+  cv_.notify_one();
+}
+
+bool ReplyStream::resumable() const {
+  std::lock_guard lock(mu_);
+  return log_ != nullptr;
+}
+
+void ReplyStream::delivered() {
+  std::lock_guard lock(mu_);
+  if (log_ && expects_responses_ && !gone_ && !cut_ && !successor_ && ended_locked()) log_->forget_stream(stream_);
+}
+
+std::vector<std::string> ReplyStream::unanswered() const {
+  std::lock_guard lock(mu_);
+  return {pending_.begin(), pending_.end()};
+}
+
+std::uint64_t ReplyStream::stream_number() const {
+  std::lock_guard lock(mu_);
+  return stream_;
+}
+
+bool ReplyStream::resumed() const {
+  std::lock_guard lock(mu_);
+  return successor_ != nullptr;
+}
+
+std::string ReplyStream::sse_event(const nlohmann::json& message, const std::string& id) {
   // Compact JSON has no raw newlines, so one data line always suffices.
   sse::Event event;
+  event.id = id;
   event.type = "message";
   event.data = jsonrpc::serialize(message);
   return sse::encode(event);
@@ -29,9 +78,43 @@ std::string ReplyStream::sse_event(const nlohmann::json& message) {
 
 void ReplyStream::append_locked(const nlohmann::json& message) {
   if (format_ == Format::sse) {
-    queued_.push_back(sse_event(message));
+    emit_locked(message);
   } else {
     json_responses_.push_back(jsonrpc::serialize(message));
+  }
+}
+
+void ReplyStream::emit_locked(const nlohmann::json& message) {
+  if (!log_) {
+    queued_.push_back(sse_event(message));
+    return;
+  }
+  const EventId id{stream_, ++seq_};
+  auto framed = sse_event(message, id.to_string());
+  log_->record(id, framed);
+  if (successor_) {
+    successor_->preload_tail(std::move(framed));
+  } else if (!gone_ && !cut_) {
+    queued_.push_back(std::move(framed));
+  }
+  // Gone or cut, and not resumed: the log keeps it for a client that comes back.
+}
+
+void ReplyStream::preload_tail(std::string framed) {
+  {
+    std::lock_guard lock(mu_);
+    if (gone_) return;
+    queued_.push_back(std::move(framed));
+  }
+  cv_.notify_one();
+}
+
+void ReplyStream::after_response_locked() {
+  if (!expects_responses_ || !pending_.empty()) return;
+  if (log_) log_->end_stream(stream_);
+  if (successor_) {
+    successor_->close();
+    successor_.reset();
   }
 }
 
@@ -43,12 +126,18 @@ bool ReplyStream::push(const nlohmann::json& message) {
   {
     std::lock_guard lock(mu_);
     if (format_ == Format::json || ended_locked()) return false;
+    if (successor_ || (cut_ && !gone_)) {
+      emit_locked(message);  // forwarded to the client that resumed, or kept for its return
+      return true;
+    }
     if (gone_ || queued_notifications_ >= max_queued_) {
+      // Not written; a resumable stream still records it for a client that comes back.
+      if (gone_ && log_) emit_locked(message);
       ++metrics_.dropped_writes;
       return false;
     }
     ++queued_notifications_;
-    queued_.push_back(sse_event(message));
+    emit_locked(message);
   }
   cv_.notify_one();
   return true;
@@ -61,13 +150,23 @@ bool ReplyStream::complete(const std::string& key, const nlohmann::json& respons
       ++metrics_.late_results;
       return false;
     }
-    if (gone_) {
+    if (cut_ && !gone_ && !successor_) {
+      emit_locked(response);  // kept for the client's GET + Last-Event-ID
+      after_response_locked();
+      return true;
+    }
+    if (gone_ && !successor_) {
+      // The client is gone: the response is not written (a resumable stream records it for a
+      // client that comes back with Last-Event-ID).
+      if (log_) emit_locked(response);
+      after_response_locked();
       ++metrics_.dropped_writes;
       return false;
     }
     // Counted before the consumer can write it, so whoever reads the response sees the count.
     if (tally != nullptr) ++*tally;
     append_locked(response);
+    after_response_locked();
   }
   cv_.notify_one();
   return true;
@@ -79,6 +178,7 @@ void ReplyStream::abandon(const std::string& key, const nlohmann::json& error_re
     if (pending_.erase(key) == 0) return;
     // JSON mode must still finish the HTTP exchange with a body; SSE simply leaves it out.
     if (format_ == Format::json && !gone_) append_locked(error_response);
+    after_response_locked();
   }
   cv_.notify_one();
 }
@@ -87,8 +187,53 @@ void ReplyStream::close() {
   {
     std::lock_guard lock(mu_);
     closed_ = true;
+    if (log_ && !expects_responses_) log_->end_stream(stream_);
   }
   cv_.notify_one();
+}
+
+bool ReplyStream::cut() {
+  {
+    std::lock_guard lock(mu_);
+    if (!log_ || gone_ || cut_ || ended_locked()) return false;
+    cut_ = true;
+  }
+  cv_.notify_all();
+  return true;
+}
+
+bool ReplyStream::resume_into(const std::shared_ptr<ReplyStream>& successor, std::uint64_t after_seq) {
+  std::function<void(std::vector<std::string>)> callback;
+  std::vector<std::string> unanswered;
+  {
+    std::lock_guard lock(mu_);
+    if (!log_) return false;
+    // Replay and hand-over under one lock: every event is either in the replay or forwarded.
+    const auto replay = log_->replay({stream_, after_seq});
+    successor->preload(replay.events);
+    if (ended_locked()) {
+      successor->close();
+    } else {
+      successor_ = successor;
+    }
+    if (!gone_) {
+      // The client came back on a new connection, so the old one is dead even if no write has
+      // failed yet.
+      gone_ = true;
+      queued_.clear();
+      queued_notifications_ = 0;
+      unanswered.assign(pending_.begin(), pending_.end());
+      callback = std::move(on_gone_);
+    }
+  }
+  cv_.notify_all();
+  if (callback) callback(std::move(unanswered));
+  return true;
+}
+
+void ReplyStream::successor_gone(const ReplyStream* successor) {
+  std::lock_guard lock(mu_);
+  if (successor_.get() == successor) successor_.reset();
 }
 
 bool ReplyStream::finished() const {
@@ -127,7 +272,7 @@ ReplyStream::Next ReplyStream::next(std::chrono::milliseconds wait, std::string&
   out.clear();
   std::unique_lock lock(mu_);
   auto ready = [&] {
-    if (gone_) return true;
+    if (gone_ || cut_) return true;
     if (format_ == Format::sse) return !queued_.empty() || ended_locked();
     return ended_locked();  // JSON: one body, written when every response is in
   };
@@ -138,6 +283,10 @@ ReplyStream::Next ReplyStream::next(std::chrono::milliseconds wait, std::string&
     queued_.clear();
     queued_notifications_ = 0;
     return Next::data;
+  }
+  if (cut_) {
+    end_reported_ = true;  // what was queued before the cut is out; the rest waits in the log
+    return Next::end;
   }
   if (!ended_locked()) return Next::idle;
   if (format_ == Format::json) {
@@ -156,7 +305,8 @@ void ReplyStream::mark_gone() {
     std::lock_guard lock(mu_);
     if (gone_) return;
     gone_ = true;
-    // What was queued but never written is lost with the client.
+    // What was queued but never written is lost with the client (a resumable stream's events
+    // are also in the log, which a client that comes back reads instead).
     metrics_.dropped_writes += queued_.size() + json_responses_.size();
     queued_.clear();
     json_responses_.clear();

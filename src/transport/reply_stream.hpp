@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_set>
@@ -20,6 +21,8 @@
 #include "graceway/metrics.hpp"
 
 namespace graceway {
+
+class EventLog;
 
 class ReplyStream {
 public:
@@ -35,6 +38,15 @@ public:
   void expect(const std::string& key);
   // Called once, with the keys still unanswered, when the client goes away.
   void on_gone(std::function<void(std::vector<std::string>)> callback);
+  // SSE only. Every event gets the id "<stream>-<seq>" and is recorded in `log`, so the client can
+  // resume the stream with GET + Last-Event-ID after it broke; after the client has gone the
+  // stream keeps recording what its producers send. `prime` first sends the priming event (an id
+  // and empty data) with `retry:` = retry, as 2025-11-25 asks.
+  void make_resumable(std::shared_ptr<EventLog> log, std::uint64_t stream, bool prime, std::chrono::milliseconds retry);
+  // Events written before anything else (a replay), already framed.
+  void preload(const std::vector<std::string>& framed);
+  // One framed event after what is queued (forwarded by a stream this one resumes).
+  void preload_tail(std::string framed);
 
   // --- producers ---------------------------------------------------------------------------
   // Notification or server request (SSE only). False: not sent (JSON mode, gone, ended, full).
@@ -47,6 +59,26 @@ public:
   void abandon(const std::string& key, const nlohmann::json& error_response);
   // Ends a standalone stream after what is queued.
   void close();
+  // Ends the HTTP response after what is queued while the work goes on (SEP-1699 polling): later
+  // events are only recorded, for the client to fetch with GET + Last-Event-ID. Nothing is
+  // cancelled. False (and nothing changes) when the stream is not resumable or already gone.
+  bool cut();
+
+  // --- resumption ------------------------------------------------------------------------------
+  // A GET with Last-Event-ID continues this stream on `successor`: the recorded events after
+  // `after_seq`, then whatever this stream carries until it ends (then `successor` is closed).
+  // This stream's own client is taken to be gone. False when the stream is not resumable.
+  bool resume_into(const std::shared_ptr<ReplyStream>& successor, std::uint64_t after_seq);
+  // `successor` lost its client: stop forwarding to it (events are still recorded).
+  void successor_gone(const ReplyStream* successor);
+  // True while a successor carries this stream.
+  [[nodiscard]] bool resumed() const;
+  [[nodiscard]] bool resumable() const;
+  // The HTTP response carried the whole stream: its recorded events need no replay.
+  void delivered();
+  // Keys of the responses still expected.
+  [[nodiscard]] std::vector<std::string> unanswered() const;
+  [[nodiscard]] std::uint64_t stream_number() const;  // 0 when not resumable
 
   // --- the consumer (one HTTP thread) ------------------------------------------------------
   // Waits up to `wait` for output. data: `out` holds bytes to write; end: write nothing more.
@@ -58,14 +90,19 @@ public:
   [[nodiscard]] Format format() const { return format_; }
   [[nodiscard]] bool gone() const;
 
-  // SSE framing of one message.
-  [[nodiscard]] static std::string sse_event(const nlohmann::json& message);
+  // SSE framing of one message; `id` may be empty.
+  [[nodiscard]] static std::string sse_event(const nlohmann::json& message, const std::string& id = {});
   // Drains everything queued into one body. Only valid when finished().
   [[nodiscard]] std::string take_body();
 
 private:
   void append_locked(const nlohmann::json& message);  // mu_ held
+  // Frames an SSE event, records it when resumable, and hands it to whoever writes it now: the
+  // successor, the queue, or nobody (gone, kept in the log only). mu_ held.
+  void emit_locked(const nlohmann::json& message);
   [[nodiscard]] bool ended_locked() const;             // mu_ held
+  // After a response: when the stream has ended, tell the log and the successor. mu_ held.
+  void after_response_locked();
 
   const Format format_;
   const bool batch_;
@@ -81,8 +118,14 @@ private:
   bool expects_responses_ = false;             // POST stream (vs standalone GET)
   bool closed_ = false;                        // standalone stream asked to end
   bool gone_ = false;                          // client went away
+  bool cut_ = false;                           // the server ended the response early (cut())
   bool end_reported_ = false;
   std::function<void(std::vector<std::string>)> on_gone_;
+  // Resumability (set up before serving; then under mu_).
+  std::shared_ptr<EventLog> log_;              // null: not resumable
+  std::uint64_t stream_ = 0;
+  std::uint64_t seq_ = 0;                      // the last event's seq
+  std::shared_ptr<ReplyStream> successor_;     // a resuming GET that carries this stream now
 };
 
 }  // namespace graceway

