@@ -202,12 +202,20 @@ void HttpExchange::decode() {
 std::optional<nlohmann::json> HttpExchange::next_message(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto event = next_event(std::max(left, std::chrono::milliseconds(0)));
+    if (!event) return std::nullopt;
+    auto parsed = nlohmann::json::parse(event->data, nullptr, false);
+    if (!parsed.is_discarded()) return parsed;  // else a priming event
+  }
+}
+
+std::optional<sse::Event> HttpExchange::next_event(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
     events_.feed(std::string_view(body_).substr(consumed_));
     consumed_ = body_.size();
-    while (auto event = events_.next()) {
-      auto parsed = nlohmann::json::parse(event->data, nullptr, false);
-      if (!parsed.is_discarded()) return parsed;  // else a priming event
-    }
+    if (auto event = events_.next()) return event;
     if (ended_) return std::nullopt;
     if (!fill(deadline)) {
       decode();

@@ -1,6 +1,7 @@
 #pragma once
 // Streamable HTTP on cpp-httplib: POST/GET/DELETE on the MCP endpoint, the admission table
-// applied to each, SSE or JSON responses, /healthz, /readyz and /metrics. The only file that
+// applied to each, SSE or JSON responses, /healthz, /readyz and /metrics; beside it the legacy
+// HTTP+SSE transport (2024-11-05: GET --sse-path, POST --messages-path). The only file that
 // knows httplib's request and response types.
 
 #include <atomic>
@@ -69,6 +70,20 @@ private:
   void handle_post(const Request& req, Response& res);
   void handle_get(const Request& req, Response& res);
   void handle_delete(const Request& req, Response& res);
+  // Legacy HTTP+SSE (spec-checklist.md section 3; docs/legacy-sse.md).
+  void handle_sse_open(const Request& req, Response& res);
+  void handle_messages(const Request& req, Response& res);
+  // Applies a legacy session's initialize and puts its answer on the session's stream. False
+  // when another initialize got there first (the caller asks the admission table again).
+  bool initialize_legacy(Session& session, const jsonrpc::Message& request);
+  // Admits each request with the session's stream as its reply stream. False when a single
+  // request found its session no longer open (the caller asks again).
+  bool run_legacy_requests(const std::shared_ptr<Session>& session, const jsonrpc::Decoded& decoded);
+  // A message that answers no in-flight request (initialize, an invalid message, a refusal) on a
+  // legacy session's stream; dropped quietly when the stream is gone.
+  void deliver_legacy(const std::shared_ptr<ReplyStream>& stream, const Session& session, const nlohmann::json& message);
+  // The session's stream, or a stand-in that drops (and counts) whatever is written to it.
+  [[nodiscard]] std::shared_ptr<ReplyStream> legacy_stream_of(const Session& session);
 
   void initialize(Response& res, const jsonrpc::Message& request, Format format);
   void accept_messages(Session& session, const jsonrpc::Decoded& decoded);
@@ -77,7 +92,8 @@ private:
                     Format format);
 
   [[nodiscard]] Target look_up(std::string_view session_id) const;
-  [[nodiscard]] admission::Decision decide(admission::Verb verb, admission::Body body, admission::Lookup lookup) const;
+  [[nodiscard]] admission::Decision decide(admission::Verb verb, admission::Body body, admission::Lookup lookup,
+                                          bool awaiting_initialize = false) const;
   // Answers a request-front refusal (and logs a refused Origin).
   void refuse(const Request& req, Response& res, const front::Refusal& refusal, const Session* session = nullptr);
   void refuse(Response& res, errc e, const std::optional<jsonrpc::RequestId>& id, const Session* session = nullptr,
@@ -104,6 +120,7 @@ private:
   int listen_fd_ = -1;               // written by bind() before start()
   std::atomic<bool> shutting_down_{false};
   std::atomic<Clock::time_point> shutdown_deadline_{};
+  std::atomic<std::uint64_t> legacy_keys_{0};  // numbers the legacy stream's direct deliveries
 
   std::mutex streams_mu_;            // guards streams_
   std::condition_variable streams_cv_;

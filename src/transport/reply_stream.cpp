@@ -19,6 +19,11 @@ void ReplyStream::on_gone(std::function<void(std::vector<std::string>)> callback
   on_gone_ = std::move(callback);
 }
 
+void ReplyStream::carry_responses_until_closed() {
+  std::lock_guard lock(mu_);
+  until_closed_ = true;
+}
+
 std::string ReplyStream::sse_event(const nlohmann::json& message) {
   // Compact JSON has no raw newlines, so one data line always suffices.
   sse::Event event;
@@ -36,7 +41,7 @@ void ReplyStream::append_locked(const nlohmann::json& message) {
 }
 
 bool ReplyStream::ended_locked() const {
-  return expects_responses_ ? pending_.empty() : closed_;
+  return expects_responses_ && !until_closed_ ? pending_.empty() : closed_;
 }
 
 bool ReplyStream::push(const nlohmann::json& message) {
@@ -61,7 +66,7 @@ bool ReplyStream::complete(const std::string& key, const nlohmann::json& respons
       ++metrics_.late_results;
       return false;
     }
-    if (gone_) {
+    if (gone_ || (until_closed_ && closed_)) {
       ++metrics_.dropped_writes;
       return false;
     }
@@ -81,6 +86,23 @@ void ReplyStream::abandon(const std::string& key, const nlohmann::json& error_re
     if (format_ == Format::json && !gone_) append_locked(error_response);
   }
   cv_.notify_one();
+}
+
+bool ReplyStream::push_event(std::string_view type, std::string_view data) {
+  {
+    std::lock_guard lock(mu_);
+    if (format_ == Format::json || ended_locked()) return false;
+    if (gone_) {
+      ++metrics_.dropped_writes;
+      return false;
+    }
+    sse::Event event;
+    event.type = std::string(type);
+    event.data = std::string(data);
+    queued_.push_back(sse::encode(event));
+  }
+  cv_.notify_one();
+  return true;
 }
 
 void ReplyStream::close() {
