@@ -192,6 +192,38 @@ TEST_F(LegacySseTest, UnknownOrMissingSessionIsRefusedFromTheErrorTable) {
   EXPECT_EQ(get.header("Allow"), "POST");
 }
 
+TEST_F(LegacySseTest, TheOriginPolicyIsTheMcpEndpoints) {
+  TestServer server;
+  LegacyClient legacy(server.port());
+  legacy.initialize();
+  McpClient http(server.port());
+  const auto get = http.send("GET", "/sse", {{"Accept", "text/event-stream"}, {"Origin", "https://evil.example"}});
+  EXPECT_EQ(get.status, 403);
+  const auto post = http.send("POST", legacy.endpoint(),
+                              {{"Content-Type", "application/json"}, {"Origin", "https://evil.example"}},
+                              McpClient::request(1, "ping").dump());
+  EXPECT_EQ(post.status, 403);
+  EXPECT_EQ(legacy.post(McpClient::request(2, "ping")).status, 202);
+  EXPECT_EQ(legacy.next()["id"], 2) << "the session is unaffected";
+}
+
+TEST_F(LegacySseTest, ServerToClientRequestsGoOutOnTheStreamAndTheirAnswersArePosted) {
+  TestServer server;
+  LegacyClient legacy(server.port());
+  legacy.initialize("2024-11-05", {{"sampling", json::object()}});
+  EXPECT_EQ(legacy.post(McpClient::tool_call(1, "test_sampling", {{"prompt", "say hi"}})).status, 202);
+  const auto request = legacy.next();
+  EXPECT_EQ(request["method"], "sampling/createMessage");
+  ASSERT_TRUE(request.contains("id"));
+  const json answer = {{"jsonrpc", "2.0"},
+                       {"id", request["id"]},
+                       {"result", {{"role", "assistant"}, {"content", {{"type", "text"}, {"text", "hi!"}}}, {"model", "m"}}}};
+  EXPECT_EQ(legacy.post(answer).status, 202);
+  const auto result = legacy.next();
+  EXPECT_EQ(result["id"], 1);
+  EXPECT_EQ(result["result"]["content"][0]["text"], "LLM response: hi!");
+}
+
 TEST_F(LegacySseTest, BadJsonIs400AndTheSessionStaysUp) {
   TestServer server;
   LegacyClient legacy(server.port());
