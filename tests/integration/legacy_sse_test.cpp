@@ -130,6 +130,8 @@ TEST_F(LegacySseTest, InitializeListAndCallAreAnsweredOnTheStream) {
   EXPECT_GE(progress, 1);
   EXPECT_EQ(last["id"], 4);
   EXPECT_EQ(last["result"]["content"][0]["text"], "slept 60 ms");
+  EXPECT_EQ(legacy.post(McpClient::request(40, "ping")).status, 202);
+  EXPECT_EQ(legacy.next()["id"], 40) << "no progress of the call after its response";
 
   // A second initialize is refused like on the Streamable endpoint.
   const auto again = legacy.post(McpClient::initialize(5, "2024-11-05"));
