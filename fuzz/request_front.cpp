@@ -82,6 +82,13 @@ void check_decision(const admission::Input& in, const admission::Decision& d) {
     case Action::end_session:
       FUZZ_CHECK(in.verb == Verb::del && (in.session == Lookup::open || in.session == Lookup::draining));
       break;
+    case Action::open_legacy:
+      FUZZ_CHECK(in.verb == Verb::sse_open && !in.server_draining && !in.at_capacity);
+      break;
+    case Action::initialize_legacy:
+      FUZZ_CHECK(in.verb == Verb::post && in.body == Body::initialize && in.session == Lookup::open &&
+                 in.awaiting_initialize);
+      break;
     case Action::refuse: break;
   }
 }

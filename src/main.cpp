@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
   graceway::ServerConfig config;
   std::string tools = "demo";
   std::string response_mode = "sse";
+  std::string legacy_sse = "on";
   std::string log_level = "info";
   std::string log_format = "text";
   std::string max_body = std::to_string(config.max_body_bytes);
@@ -67,6 +68,15 @@ int main(int argc, char** argv) {
   app.add_option("--host", config.host, "Address to listen on")->capture_default_str();
   app.add_option("--port", config.port, "TCP port (0 picks a free one)")->capture_default_str();
   app.add_option("--path", config.path, "The MCP endpoint path")->capture_default_str();
+  app.add_option("--legacy-sse", legacy_sse,
+                 "Serve the legacy HTTP+SSE transport (protocol 2024-11-05) beside the MCP endpoint: on or off")
+      ->check(CLI::IsMember({"on", "off"}))
+      ->capture_default_str();
+  app.add_option("--sse-path", config.sse_path, "Legacy HTTP+SSE: GET here opens a session and its event stream")
+      ->capture_default_str();
+  app.add_option("--messages-path", config.messages_path,
+                 "Legacy HTTP+SSE: clients POST here with ?sessionId=<id> (the endpoint event names it)")
+      ->capture_default_str();
   app.add_option("--allowed-origins", config.allowed_origins,
                  "Origins allowed to call (comma-separated; '*' for any). Empty: localhost origins when bound to loopback")
       ->delimiter(',');
@@ -157,6 +167,7 @@ int main(int argc, char** argv) {
   }
 
   for (const auto& flag : durations) *flag.target = *parse_duration(flag.text);
+  config.legacy_sse = legacy_sse == "on";
   config.retry_after = std::chrono::ceil<std::chrono::seconds>(retry_after_ms);
   config.max_body_bytes = static_cast<std::size_t>(*graceway::parse_size(max_body));
   config.event_log_bytes = static_cast<std::size_t>(*graceway::parse_size(event_log_bytes));

@@ -17,6 +17,11 @@ struct ServerConfig {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;  // 0 picks a free port (see Server::port())
   std::string path = "/mcp";
+  // Legacy HTTP+SSE transport (protocol 2024-11-05) beside the MCP endpoint: GET `sse_path` opens
+  // a session and its stream; the client POSTs to `messages_path`?sessionId=<id>.
+  bool legacy_sse = true;
+  std::string sse_path = "/sse";
+  std::string messages_path = "/messages";
   std::vector<std::string> allowed_origins;  // empty: localhost origins when bound to loopback
 
   // Session lifecycle

@@ -21,6 +21,7 @@ enum class errc {
   already_initialized,     // initialize on a session that already has one
   duplicate_request_id,    // a request id that is still in flight on this session
   session_required,        // no Mcp-Session-Id on a request that needs one
+  session_param_required,  // legacy HTTP+SSE: POST to the messages path without ?sessionId=
   session_not_found,       // unknown or closed session id
   session_draining,        // session is draining: 503 + Retry-After
   session_terminated,      // session is draining and --draining-status 404 is set

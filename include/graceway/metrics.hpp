@@ -16,7 +16,7 @@ struct Metrics {
   using gauge = std::atomic<std::int64_t>;
 
   counter sessions_created{0};
-  std::array<counter, 5> sessions_ended{};  // indexed by EndReason
+  std::array<counter, 6> sessions_ended{};  // indexed by EndReason
   gauge sessions_open{0};
   gauge sessions_draining{0};
 

@@ -10,6 +10,15 @@ std::vector<std::string> validate(const ServerConfig& c) {
   require(!c.host.empty(), "--host must not be empty");
   require(!c.path.empty() && c.path.front() == '/', "--path must start with '/'");
   require(c.path.find_first_of("?#") == std::string::npos, "--path must not contain '?' or '#'");
+  auto valid_path = [&](const std::string& p) {
+    return !p.empty() && p.front() == '/' && p.find_first_of("?#") == std::string::npos;
+  };
+  if (c.legacy_sse) {
+    require(valid_path(c.sse_path), "--sse-path must start with '/' and not contain '?' or '#'");
+    require(valid_path(c.messages_path), "--messages-path must start with '/' and not contain '?' or '#'");
+    require(c.sse_path != c.path && c.messages_path != c.path && c.sse_path != c.messages_path,
+            "--sse-path, --messages-path and --path must differ");
+  }
   require(c.drain_timeout.count() > 0, "--drain-timeout must be greater than 0");
   require(c.draining_status == 503 || c.draining_status == 404, "--draining-status must be 503 or 404");
   require(c.retry_after.count() >= 0, "--retry-after must not be negative");

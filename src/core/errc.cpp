@@ -21,6 +21,7 @@ public:
       case errc::already_initialized: return "session already initialized";
       case errc::duplicate_request_id: return "request id already in flight";
       case errc::session_required: return "session id required";
+      case errc::session_param_required: return "sessionId query parameter required";
       case errc::session_not_found: return "session not found";
       case errc::session_draining: return "session draining";
       case errc::session_terminated: return "session terminated";

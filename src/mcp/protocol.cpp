@@ -33,13 +33,14 @@ public:
                   std::optional<json> progress_token, std::shared_ptr<ReplyStream> reply,
                   std::chrono::milliseconds default_timeout)
       : arguments_(arguments), session_(std::move(session)), stop_(std::move(stop)),
-        progress_token_(std::move(progress_token)), reply_(std::move(reply)), default_timeout_(default_timeout) {}
+        progress_token_(std::move(progress_token)), reply_(std::move(reply)), default_timeout_(default_timeout),
+        capabilities_(session_->client_capabilities()) {}
 
   [[nodiscard]] const json& arguments() const override { return arguments_; }
   [[nodiscard]] const std::string& session_id() const override { return session_->id(); }
   [[nodiscard]] std::stop_token stop_token() const override { return stop_; }
   [[nodiscard]] bool has_progress_token() const override { return progress_token_.has_value(); }
-  [[nodiscard]] const json& client_capabilities() const override { return session_->client_capabilities(); }
+  [[nodiscard]] const json& client_capabilities() const override { return capabilities_; }
 
   bool report_progress(double progress, std::optional<double> total, std::string_view message) override {
     if (!progress_token_) return false;
@@ -61,7 +62,7 @@ public:
 
   ClientReply ask_client(std::string_view method, json params, std::chrono::milliseconds timeout) override {
     const auto needed = capability_for(method);
-    if (!needed.empty() && !session_->client_capabilities().contains(needed)) {
+    if (!needed.empty() && !capabilities_.contains(needed)) {
       return {ClientReply::Status::unsupported, nullptr,
               "the client did not declare the '" + std::string(needed) + "' capability"};
     }
@@ -117,6 +118,7 @@ private:
   std::optional<double> last_progress_;
   std::shared_ptr<ReplyStream> reply_;
   const std::chrono::milliseconds default_timeout_;
+  const json capabilities_;  // the session's, copied once: a reference handed out must stay valid
 };
 
 // params.name etc.: the member when it is a string.
@@ -137,14 +139,14 @@ bool is_supported_version(std::string_view version) {
   return std::find(kSupportedVersions.begin(), kSupportedVersions.end(), version) != kSupportedVersions.end();
 }
 
-std::string negotiate_version(const json& params) {
+std::string negotiate_version(const json& params, std::string_view fallback) {
   if (params.is_object()) {
     const auto it = params.find("protocolVersion");
     if (it != params.end() && it->is_string() && is_supported_version(it->get_ref<const std::string&>())) {
       return it->get<std::string>();
     }
   }
-  return std::string(kLatestVersion);
+  return std::string(fallback);
 }
 
 bool allows_batches(std::string_view version) { return version == "2025-03-26"; }

@@ -32,9 +32,14 @@ inline constexpr std::string_view kLatestVersion = kSupportedVersions.front();
 // What a request without MCP-Protocol-Version is taken to speak when nothing else is known.
 inline constexpr std::string_view kAssumedVersion = "2025-03-26";
 
+// The version of the legacy HTTP+SSE transport (GET /sse + POST /messages).
+inline constexpr std::string_view kLegacySseVersion = "2024-11-05";
+
 [[nodiscard]] bool is_supported_version(std::string_view version);
-// The client's version when we support it, else our latest (the spec's negotiation rule).
-[[nodiscard]] std::string negotiate_version(const nlohmann::json& initialize_params);
+// The client's version when we support it, else `fallback` (the spec's negotiation rule: our
+// latest on the Streamable endpoint, 2024-11-05 on the legacy HTTP+SSE transport).
+[[nodiscard]] std::string negotiate_version(const nlohmann::json& initialize_params,
+                                            std::string_view fallback = kLatestVersion);
 // The priming event (an SSE id with empty data, and retry:) is for 2025-11-25 and later clients;
 // older SDKs try to parse empty data as JSON.
 [[nodiscard]] bool sends_priming_event(std::string_view version);

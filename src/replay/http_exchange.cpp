@@ -201,12 +201,13 @@ void HttpExchange::decode() {
 
 std::optional<nlohmann::json> HttpExchange::next_message(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (auto event = next_event(std::chrono::duration_cast<std::chrono::milliseconds>(
-             deadline - std::chrono::steady_clock::now()))) {
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto event = next_event(std::max(left, std::chrono::milliseconds(0)));
+    if (!event) return std::nullopt;
     auto parsed = nlohmann::json::parse(event->data, nullptr, false);
-    if (!parsed.is_discarded()) return parsed;  // else a priming event
+    if (!parsed.is_discarded()) return parsed;  // else a priming or an endpoint event
   }
-  return std::nullopt;
 }
 
 std::optional<sse::Event> HttpExchange::next_event(std::chrono::milliseconds timeout) {

@@ -43,7 +43,8 @@ public:
   [[nodiscard]] bool has_header(const std::string& name) const { return headers_.count(name) != 0; }
   // The next JSON-RPC message of an SSE body; nullopt at the end of the body or on timeout.
   std::optional<nlohmann::json> next_message(std::chrono::milliseconds timeout = std::chrono::seconds(20));
-  // The next SSE event, whatever its data (priming events included); nullopt at the end or on timeout.
+  // The next SSE event of any kind (priming events, legacy HTTP+SSE's `endpoint` event); nullopt
+  // at the end of the body or on timeout.
   std::optional<sse::Event> next_event(std::chrono::milliseconds timeout = std::chrono::seconds(20));
   // Everything until the end of the body.
   std::vector<nlohmann::json> read_all(std::chrono::milliseconds timeout = std::chrono::seconds(20));

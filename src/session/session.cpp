@@ -31,12 +31,38 @@ void InFlightGuard::release() noexcept {
 }
 
 Session::Session(std::string id, std::string protocol_version, const SessionEnvironment& env,
-                 nlohmann::json client_capabilities)
-    : id_(std::move(id)), protocol_version_(std::move(protocol_version)), env_(env),
-      client_capabilities_(client_capabilities.is_object() ? std::move(client_capabilities) : nlohmann::json::object()),
+                 nlohmann::json client_capabilities, SessionTransport transport)
+    : id_(std::move(id)), transport_(transport), env_(env),
       events_(env.event_log_size > 0 ? std::make_shared<EventLog>(env.event_log_size, env.event_log_bytes) : nullptr),
-      last_activity_(env.clock->now()) {
+      protocol_version_(std::move(protocol_version)),
+      client_capabilities_(client_capabilities.is_object() ? std::move(client_capabilities) : nlohmann::json::object()),
+      awaiting_initialize_(transport == SessionTransport::legacy_sse), last_activity_(env.clock->now()) {
   ++env_.metrics->sessions_open;
+}
+
+std::string Session::protocol_version() const {
+  std::lock_guard lock(mu_);
+  return protocol_version_;
+}
+
+nlohmann::json Session::client_capabilities() const {
+  std::lock_guard lock(mu_);
+  return client_capabilities_;
+}
+
+bool Session::awaiting_initialize() const {
+  std::lock_guard lock(mu_);
+  return awaiting_initialize_;
+}
+
+bool Session::initialize(std::string protocol_version, nlohmann::json client_capabilities) {
+  std::lock_guard lock(mu_);
+  if (!awaiting_initialize_) return false;
+  awaiting_initialize_ = false;
+  protocol_version_ = std::move(protocol_version);
+  client_capabilities_ = client_capabilities.is_object() ? std::move(client_capabilities) : nlohmann::json::object();
+  last_activity_ = env_.clock->now();
+  return true;
 }
 
 Session::~Session() = default;
@@ -264,6 +290,11 @@ void Session::detach_stream(const ReplyStream* stream) {
   std::lock_guard lock(mu_);
   if (get_stream_.get() == stream) get_stream_.reset();
   last_activity_ = env_.clock->now();
+}
+
+std::shared_ptr<ReplyStream> Session::attached_stream() const {
+  std::lock_guard lock(mu_);
+  return get_stream_;
 }
 
 bool Session::notify(const nlohmann::json& message) {

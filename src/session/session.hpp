@@ -75,18 +75,31 @@ private:
   std::string key_;
 };
 
+// How the client reaches the session. A Streamable HTTP session starts with its initialize; a
+// legacy HTTP+SSE (2024-11-05) session starts with GET on the SSE endpoint and is initialized by
+// the first initialize POSTed to the messages endpoint.
+enum class SessionTransport { streamable_http, legacy_sse };
+
 class Session : public std::enable_shared_from_this<Session> {
 public:
   Session(std::string id, std::string protocol_version, const SessionEnvironment& env,
-          nlohmann::json client_capabilities = nlohmann::json::object());
+          nlohmann::json client_capabilities = nlohmann::json::object(),
+          SessionTransport transport = SessionTransport::streamable_http);
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
   ~Session();
 
   [[nodiscard]] const std::string& id() const { return id_; }
-  [[nodiscard]] const std::string& protocol_version() const { return protocol_version_; }
-  // initialize's params.capabilities (an object).
-  [[nodiscard]] const nlohmann::json& client_capabilities() const { return client_capabilities_; }
+  [[nodiscard]] SessionTransport transport() const { return transport_; }
+  // A copy: a legacy session learns its version from the initialize that follows its creation.
+  [[nodiscard]] std::string protocol_version() const;
+  // initialize's params.capabilities (an object); a copy, for the same reason.
+  [[nodiscard]] nlohmann::json client_capabilities() const;
+  // Legacy HTTP+SSE: true until the session's initialize has been applied.
+  [[nodiscard]] bool awaiting_initialize() const;
+  // Legacy HTTP+SSE: applies the negotiated version and the client's capabilities, once. False
+  // when the session was initialized already (the caller answers already_initialized).
+  bool initialize(std::string protocol_version, nlohmann::json client_capabilities);
   [[nodiscard]] SessionState state() const;
   [[nodiscard]] std::size_t in_flight() const;
   [[nodiscard]] Clock::time_point deadline() const;
@@ -124,6 +137,8 @@ public:
   void detach_stream(const ReplyStream* stream);
   // A server-initiated message on the GET stream. False when no stream takes it.
   bool notify(const nlohmann::json& message);
+  // The attached stream (a legacy session's one stream carries its responses too); may be null.
+  [[nodiscard]] std::shared_ptr<ReplyStream> attached_stream() const;
 
   // --- what the client asked of the session ----------------------------------------------
   // logging/setLevel. Until it is called every level passes.
@@ -159,9 +174,8 @@ private:
   void schedule_deadline(Clock::time_point when);
 
   const std::string id_;
-  const std::string protocol_version_;
+  const SessionTransport transport_;
   const SessionEnvironment& env_;
-  const nlohmann::json client_capabilities_;
   // -1 until logging/setLevel; then the LogLevel's value. Atomic: read by tool workers.
   std::atomic<int> log_threshold_{-1};
   ClientRequests client_requests_;  // has its own lock
@@ -169,6 +183,9 @@ private:
 
   mutable std::mutex mu_;                                       // guards the fields below
   SessionState state_ = SessionState::open;                     // written by transition() only
+  std::string protocol_version_;                                // set once more by initialize()
+  nlohmann::json client_capabilities_;                          // set once more by initialize()
+  bool awaiting_initialize_ = false;                            // legacy session before initialize
   std::unordered_map<std::string, InFlightRequest> in_flight_;  // keyed by jsonrpc::key_of(id)
   Clock::time_point deadline_{};                                // meaningful while draining
   std::chrono::milliseconds window_{0};                         // the drain's grace window

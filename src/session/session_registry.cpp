@@ -16,7 +16,8 @@ SessionRegistry::Found SessionRegistry::find(std::string_view id) const {
   return {Lookup::unknown, nullptr};
 }
 
-std::shared_ptr<Session> SessionRegistry::create(std::string protocol_version, nlohmann::json client_capabilities) {
+std::shared_ptr<Session> SessionRegistry::create(std::string protocol_version, nlohmann::json client_capabilities,
+                                                 SessionTransport transport) {
   std::lock_guard lock(mu_);
   if (admissions_closed_) return nullptr;
   // Only open sessions count: a new initialize is never refused because others drain.
@@ -25,7 +26,8 @@ std::shared_ptr<Session> SessionRegistry::create(std::string protocol_version, n
   do {
     id = ids_.next();
   } while (live_.count(id) != 0 || tombstones_.count(id) != 0);
-  auto session = std::make_shared<Session>(id, std::move(protocol_version), env_, std::move(client_capabilities));
+  auto session = std::make_shared<Session>(id, std::move(protocol_version), env_, std::move(client_capabilities),
+                                            transport);
   live_.emplace(std::move(id), session);
   ++env_.metrics->sessions_created;
   return session;

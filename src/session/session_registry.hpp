@@ -37,7 +37,8 @@ public:
   // A new open session, or nullptr when `max_open` sessions are open already or admissions
   // are closed.
   std::shared_ptr<Session> create(std::string protocol_version,
-                                  nlohmann::json client_capabilities = nlohmann::json::object());
+                                  nlohmann::json client_capabilities = nlohmann::json::object(),
+                                  SessionTransport transport = SessionTransport::streamable_http);
   // Refuses every later create() and returns the live sessions, in one critical section, so no
   // session can slip in after a shutdown has taken its snapshot.
   std::vector<std::shared_ptr<Session>> close_admissions();

@@ -13,6 +13,13 @@ Decision decide(const Input& in) noexcept {
     return {Action::create_session, {}};
   }
 
+  // GET on the legacy SSE endpoint: a new session, admitted like an initialize (it carries no id).
+  if (in.verb == Verb::sse_open) {
+    if (in.server_draining) return refuse(errc::server_draining);
+    if (in.at_capacity) return refuse(errc::too_many_sessions);
+    return {Action::open_legacy, {}};
+  }
+
   switch (in.session) {
     case Lookup::no_id:
       return refuse(errc::session_required);  // spec: SHOULD 400 without Mcp-Session-Id
@@ -29,7 +36,8 @@ Decision decide(const Input& in) noexcept {
     case Verb::post:
       switch (in.body) {
         case Body::initialize:
-          return draining ? refuse(draining_refusal) : refuse(errc::already_initialized);
+          if (draining) return refuse(draining_refusal);
+          return in.awaiting_initialize ? Decision{Action::initialize_legacy, {}} : refuse(errc::already_initialized);
         case Body::request:
           return draining ? refuse(draining_refusal) : Decision{Action::handle, {}};
         case Body::notification_or_response:
@@ -44,6 +52,8 @@ Decision decide(const Input& in) noexcept {
       return draining && !in.resuming ? refuse(draining_refusal) : Decision{Action::open_stream, {}};
     case Verb::del:
       return {Action::end_session, {}};  // idempotent while draining; the deadline stays
+    case Verb::sse_open:
+      break;  // answered above
   }
   return refuse(errc::invalid_request);
 }

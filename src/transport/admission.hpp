@@ -8,7 +8,9 @@
 
 namespace graceway::admission {
 
-enum class Verb { post, get, del };
+// sse_open: GET on the legacy HTTP+SSE endpoint (2024-11-05), which opens a session the way a
+// Streamable initialize does. A POST to the legacy messages endpoint is a `post`.
+enum class Verb { post, get, del, sse_open };
 enum class Body { initialize, request, notification_or_response, none };
 enum class Lookup { no_id, unknown, closed, open, draining };
 
@@ -20,10 +22,13 @@ struct Input {
   bool at_capacity = false;           // --max-sessions open sessions exist
   bool draining_answers_404 = false;  // --draining-status 404
   bool resuming = false;              // GET with Last-Event-ID: a draining session still serves it
+  bool awaiting_initialize = false;   // a legacy HTTP+SSE session whose initialize has not come
 };
 
 enum class Action {
   create_session,  // POST initialize: new session, 200
+  open_legacy,     // GET on the legacy SSE endpoint: new session, its stream, the endpoint event
+  initialize_legacy,  // the first initialize POSTed to a legacy session: 202, answer on its stream
   handle,          // POST with requests: run them
   accept,          // POST with only notifications/responses: 202
   open_stream,     // GET: the standalone SSE stream

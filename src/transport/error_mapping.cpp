@@ -25,6 +25,7 @@ constexpr std::array kTable{
     Row{errc::already_initialized, {400, -32600, "Invalid Request: session is already initialized"}},
     Row{errc::duplicate_request_id, {200, -32600, "Invalid Request: request id is already in flight on this session"}},
     Row{errc::session_required, {400, kServerError, "Bad Request: Mcp-Session-Id header is required"}},
+    Row{errc::session_param_required, {400, kServerError, "Bad Request: the sessionId query parameter is required"}},
     Row{errc::session_not_found, {404, kSessionNotFound, "Session not found"}},
     Row{errc::session_draining, {503, kServerError, "Session is draining; retry later or re-initialize"}},
     Row{errc::session_terminated, {404, kSessionNotFound, "Session terminated"}},

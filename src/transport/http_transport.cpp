@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 
@@ -69,6 +70,30 @@ front::Headers headers_of(const httplib::Request& req) {
           .protocol_version = find(kVersionHeader),
           .session_id = find(kSessionHeader),
           .last_event_id = find("Last-Event-ID")};
+}
+
+// The query parameter carrying the session on the legacy messages endpoint: TS SDK servers name
+// it sessionId, Python SDK servers session_id; clients copy whatever the endpoint event said.
+std::string legacy_session_param(const httplib::Request& req) {
+  if (req.has_param("sessionId")) return req.get_param_value("sessionId");
+  return req.get_param_value("session_id");
+}
+
+// Percent-encodes everything but RFC 3986 unreserved characters (session ids are visible ASCII,
+// which may include '&', '#', '+' and the like).
+std::string query_escape(std::string_view value) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const unsigned char c : value) {
+    if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4U]);
+      out.push_back(kHex[c & 0x0FU]);
+    }
+  }
+  return out;
 }
 
 errc status_to_errc(int status) {
@@ -217,6 +242,34 @@ void HttpTransport::install_routes() {
   s.Patch(path, not_allowed);
   s.Options(path, not_allowed);
 
+  if (config_.legacy_sse) {
+    // Each path with and without a trailing slash, answered in place: a redirect would lose the
+    // POST body with some clients (spec-checklist.md section 3.2).
+    auto only = [this](const char* allow) {
+      return [this, allow](const Request&, Response& res) {
+        refuse(res, errc::method_not_allowed, std::nullopt);
+        res.headers.erase("Allow");
+        res.set_header("Allow", allow);
+      };
+    };
+    for (const auto& route : {config_.sse_path, config_.sse_path + "/"}) {
+      s.Get(route, [this](const Request& req, Response& res) { handle_sse_open(req, res); });
+      s.Post(route, only("GET"));
+      s.Delete(route, only("GET"));
+      s.Put(route, only("GET"));
+      s.Patch(route, only("GET"));
+      s.Options(route, only("GET"));
+    }
+    for (const auto& route : {config_.messages_path, config_.messages_path + "/"}) {
+      s.Post(route, [this](const Request& req, Response& res) { handle_messages(req, res); });
+      s.Get(route, only("POST"));
+      s.Delete(route, only("POST"));
+      s.Put(route, only("POST"));
+      s.Patch(route, only("POST"));
+      s.Options(route, only("POST"));
+    }
+  }
+
   s.Get("/healthz", [](const Request&, Response& res) { res.set_content(R"({"status":"ok"})", kJson); });
   s.Get("/readyz", [this](const Request&, Response& res) {
     if (shutting_down_.load()) {
@@ -265,7 +318,8 @@ HttpTransport::Target HttpTransport::look_up(std::string_view session_id) const 
   return front::look_up(registry_, session_id);
 }
 
-admission::Decision HttpTransport::decide(Verb verb, Body body, Lookup lookup, bool resuming) const {
+admission::Decision HttpTransport::decide(Verb verb, Body body, Lookup lookup, bool awaiting_initialize,
+                                          bool resuming) const {
   return admission::decide({
       .verb = verb,
       .body = body,
@@ -274,6 +328,7 @@ admission::Decision HttpTransport::decide(Verb verb, Body body, Lookup lookup, b
       .at_capacity = metrics_.sessions_open.load() >= static_cast<std::int64_t>(config_.max_sessions),
       .draining_answers_404 = config_.draining_status == 404,
       .resuming = resuming,
+      .awaiting_initialize = awaiting_initialize,
   });
 }
 
@@ -397,6 +452,8 @@ void HttpTransport::handle_post(const Request& req, Response& res) {
         continue;  // the session left open just now: look again
       case Action::open_stream:
       case Action::end_session:
+      case Action::open_legacy:
+      case Action::initialize_legacy:
         break;
     }
     break;
@@ -570,7 +627,7 @@ void HttpTransport::handle_get(const Request& req, Response& res) {
   const auto resume_from = headers.last_event_id ? EventId::parse(*headers.last_event_id) : std::nullopt;
   for (int attempt = 0; attempt < kAdmissionAttempts; ++attempt) {
     auto target = look_up(session_id);
-    auto decision = decide(Verb::get, Body::none, target.lookup, resume_from.has_value());
+    auto decision = decide(Verb::get, Body::none, target.lookup, false, resume_from.has_value());
     if (decision.action == Action::refuse) return refuse(res, decision.refusal, std::nullopt, target.session.get());
     if (decision.action != Action::open_stream) break;
     if (auto refusal = front::check_protocol_version(headers, std::nullopt)) return refuse(req, res, *refusal);
@@ -615,6 +672,170 @@ void HttpTransport::handle_delete(const Request& req, Response& res) {
   // Answers at once: the drain runs on its own (design.md section 2).
   target.session->begin_drain(EndReason::remote_delete, config_.drain_timeout);
   res.status = 200;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Legacy HTTP+SSE (2024-11-05): GET --sse-path opens a session whose one stream carries every
+// response and server message; the client POSTs its messages to --messages-path?sessionId=<id>
+// and gets 202 at once. Closing the stream is the session's DELETE.
+
+void HttpTransport::handle_sse_open(const Request& req, Response& res) {
+  if (req.method == "HEAD") return refuse(res, errc::method_not_allowed, std::nullopt);
+  const auto headers = headers_of(req);
+  if (auto refusal = front::check_get(headers, policy_)) return refuse(req, res, *refusal);
+  const auto decision = decide(Verb::sse_open, Body::none, Lookup::no_id);
+  if (decision.action != Action::open_legacy) return refuse(res, decision.refusal, std::nullopt);
+  auto session = registry_.create(std::string(mcp::kLegacySseVersion), json::object(), SessionTransport::legacy_sse);
+  if (!session) {
+    return refuse(res, registry_.admissions_closed() ? errc::server_draining : errc::too_many_sessions, std::nullopt);
+  }
+  auto stream = std::make_shared<ReplyStream>(Format::sse, false, config_.max_queued_events, metrics_);
+  stream->carry_responses_until_closed();
+  // The client leaving is its DELETE: the session drains, and admitted work keeps running for
+  // the window; what it writes afterwards is dropped and counted.
+  stream->on_gone([weak = std::weak_ptr<Session>(session), window = config_.drain_timeout](
+                      const std::vector<std::string>&) {
+    if (auto s = weak.lock()) s->begin_drain(EndReason::stream_closed, window);
+  });
+  // A relative URI, as SDK servers send it (spec-checklist.md section 3.2).
+  stream->push_event("endpoint", config_.messages_path + "?sessionId=" + query_escape(session->id()));
+  if (session->attach_stream(stream) != Session::AttachResult::attached) {
+    // Only a shutdown that closed the session in between gets here.
+    return refuse(res, errc::server_draining, std::nullopt);
+  }
+  log()->info("session {}: -> open (legacy HTTP+SSE stream; awaiting initialize)", session->id());
+  begin_response(res, Format::sse);
+  const ReplyStream* raw = stream.get();
+  serve_stream(res, stream, config_.get_stream_check_interval, [session, raw] { session->detach_stream(raw); });
+}
+
+void HttpTransport::handle_messages(const Request& req, Response& res) {
+  const auto headers = headers_of(req);
+  const auto post = front::read_post(headers, req.body, policy_);
+  if (post.refusal) return refuse(req, res, *post.refusal);
+  const auto& decoded = post.decoded;
+  const auto& request_id = post.request_id;
+  const auto session_id = legacy_session_param(req);
+  if (session_id.empty()) return refuse(res, errc::session_param_required, request_id);
+
+  for (int attempt = 0; attempt < kAdmissionAttempts; ++attempt) {
+    auto target = look_up(session_id);
+    // A Streamable HTTP session has no stream here to answer on: as if it did not exist.
+    if (target.session && target.session->transport() != SessionTransport::legacy_sse) {
+      target = {Lookup::unknown, nullptr};
+    }
+    const bool awaiting = target.session && target.session->awaiting_initialize();
+    const auto decision = decide(Verb::post, post.body, target.lookup, awaiting);
+    switch (decision.action) {
+      case Action::refuse:
+        return refuse(res, decision.refusal, request_id, target.session.get());
+      case Action::initialize_legacy:
+        if (!initialize_legacy(*target.session, decoded.items.front())) continue;
+        res.status = 202;
+        return;
+      case Action::accept:
+      case Action::handle:
+        if (decoded.batch && !mcp::allows_batches(target.session->protocol_version())) {
+          return refuse(res, errc::batch_not_supported, std::nullopt);
+        }
+        if (decision.action == Action::accept) {
+          accept_messages(*target.session, decoded);
+          res.status = 202;
+          return;
+        }
+        if (!run_legacy_requests(target.session, decoded)) continue;  // left open just now
+        res.status = 202;
+        return;
+      case Action::create_session:
+      case Action::open_stream:
+      case Action::end_session:
+      case Action::open_legacy:
+        break;
+    }
+    break;
+  }
+  refuse(res, errc::session_not_found, request_id);
+}
+
+bool HttpTransport::initialize_legacy(Session& session, const jsonrpc::Message& request) {
+  const json& params = request.params;
+  const auto stream = legacy_stream_of(session);
+  const auto requested = params.is_object() ? params.find("protocolVersion") : params.end();
+  if (requested == params.end() || !requested->is_string()) {
+    // The session stays uninitialized: the client may send a corrected initialize.
+    deliver_legacy(stream, session, error_response(errc::invalid_params, request.id, "\"protocolVersion\" must be a string"));
+    return true;
+  }
+  const auto version = mcp::negotiate_version(params, mcp::kLegacySseVersion);
+  const auto capabilities = params.find("capabilities");
+  if (!session.initialize(version, capabilities != params.end() && capabilities->is_object() ? *capabilities
+                                                                                                : json::object())) {
+    return false;
+  }
+  const auto info = params.find("clientInfo");
+  const json client_info = info == params.end() ? json() : *info;
+  const std::string client = jsonrpc::string_member(client_info, "name").value_or("?") + " " +
+                             jsonrpc::string_member(client_info, "version").value_or("?");
+  log()->info("session {}: initialized (legacy HTTP+SSE; protocol {}, asked {}; {})", session.id(), version,
+              requested->get<std::string>(), client);
+  deliver_legacy(stream, session,
+                 jsonrpc::make_result(*request.id, mcp::initialize_result(info_, version, dispatcher_.catalog())));
+  return true;
+}
+
+bool HttpTransport::run_legacy_requests(const std::shared_ptr<Session>& session, const jsonrpc::Decoded& decoded) {
+  const auto stream = legacy_stream_of(*session);
+  const errc draining = config_.draining_status == 404 ? errc::session_terminated : errc::session_draining;
+  for (const auto& item : decoded.items) {
+    switch (item.kind) {
+      case jsonrpc::Kind::notification: dispatcher_.handle_notification(*session, item); break;
+      case jsonrpc::Kind::response:
+      case jsonrpc::Kind::error_response: dispatcher_.handle_response(*session, item); break;
+      case jsonrpc::Kind::invalid:
+        deliver_legacy(stream, *session, error_response(item.problem, item.id, item.detail));
+        break;
+      case jsonrpc::Kind::request: {
+        std::stop_source stop;
+        auto begin = session->begin_request({*item.id, stop, stream});
+        switch (begin.result) {
+          case Session::BeginResult::admitted:
+            // Expected only once admitted: a duplicate id must not take over the slot of the
+            // request already in flight under that id.
+            stream->expect(jsonrpc::key_of(*item.id));
+            dispatcher_.handle_request(session, item, stream, std::move(begin.guard), stop.get_token());
+            break;
+          case Session::BeginResult::duplicate_id:
+            deliver_legacy(stream, *session, error_response(errc::duplicate_request_id, item.id));
+            break;
+          case Session::BeginResult::not_open:
+            if (!decoded.batch) return false;
+            deliver_legacy(stream, *session, error_response(draining, item.id));
+            break;
+        }
+        break;
+      }
+    }
+  }
+  return true;
+}
+
+void HttpTransport::deliver_legacy(const std::shared_ptr<ReplyStream>& stream, const Session& session,
+                                   const json& message) {
+  // Keys of their own, so they can never collide with a request's key_of(id).
+  const auto key = "#legacy-" + std::to_string(++legacy_keys_);
+  stream->expect(key);
+  if (!stream->complete(key, message)) {
+    log()->debug("session {}: message dropped: its legacy SSE stream is gone", session.id());
+  }
+}
+
+std::shared_ptr<ReplyStream> HttpTransport::legacy_stream_of(const Session& session) {
+  if (auto stream = session.attached_stream()) return stream;
+  // The stream detached (its client left; the session drains): writes go nowhere, counted.
+  auto gone = std::make_shared<ReplyStream>(Format::sse, false, 1, metrics_);
+  gone->carry_responses_until_closed();
+  gone->mark_gone();
+  return gone;
 }
 
 }  // namespace graceway

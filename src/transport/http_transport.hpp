@@ -1,6 +1,7 @@
 #pragma once
 // Streamable HTTP on cpp-httplib: POST/GET/DELETE on the MCP endpoint, the admission table
-// applied to each, SSE or JSON responses, /healthz, /readyz and /metrics. The only file that
+// applied to each, SSE or JSON responses, /healthz, /readyz and /metrics; beside it the legacy
+// HTTP+SSE transport (2024-11-05: GET --sse-path, POST --messages-path). The only file that
 // knows httplib's request and response types.
 
 #include <atomic>
@@ -70,6 +71,20 @@ private:
   void handle_post(const Request& req, Response& res);
   void handle_get(const Request& req, Response& res);
   void handle_delete(const Request& req, Response& res);
+  // Legacy HTTP+SSE (spec-checklist.md section 3; docs/legacy-sse.md).
+  void handle_sse_open(const Request& req, Response& res);
+  void handle_messages(const Request& req, Response& res);
+  // Applies a legacy session's initialize and puts its answer on the session's stream. False
+  // when another initialize got there first (the caller asks the admission table again).
+  bool initialize_legacy(Session& session, const jsonrpc::Message& request);
+  // Admits each request with the session's stream as its reply stream. False when a single
+  // request found its session no longer open (the caller asks again).
+  bool run_legacy_requests(const std::shared_ptr<Session>& session, const jsonrpc::Decoded& decoded);
+  // A message that answers no in-flight request (initialize, an invalid message, a refusal) on a
+  // legacy session's stream; dropped quietly when the stream is gone.
+  void deliver_legacy(const std::shared_ptr<ReplyStream>& stream, const Session& session, const nlohmann::json& message);
+  // The session's stream, or a stand-in that drops (and counts) whatever is written to it.
+  [[nodiscard]] std::shared_ptr<ReplyStream> legacy_stream_of(const Session& session);
 
   void initialize(Response& res, const jsonrpc::Message& request, Format format);
   void accept_messages(Session& session, const jsonrpc::Decoded& decoded);
@@ -79,7 +94,7 @@ private:
 
   [[nodiscard]] Target look_up(std::string_view session_id) const;
   [[nodiscard]] admission::Decision decide(admission::Verb verb, admission::Body body, admission::Lookup lookup,
-                                          bool resuming = false) const;
+                                          bool awaiting_initialize = false, bool resuming = false) const;
   // Resumability: gives an SSE stream event ids (and the priming event for 2025-11-25 sessions)
   // when the session keeps an event log.
   void make_resumable(Session& session, const std::shared_ptr<ReplyStream>& stream, EventLog::StreamKind kind) const;
@@ -115,6 +130,7 @@ private:
   int listen_fd_ = -1;               // written by bind() before start()
   std::atomic<bool> shutting_down_{false};
   std::atomic<Clock::time_point> shutdown_deadline_{};
+  std::atomic<std::uint64_t> legacy_keys_{0};  // numbers the legacy stream's direct deliveries
 
   std::mutex streams_mu_;            // guards streams_
   std::condition_variable streams_cv_;

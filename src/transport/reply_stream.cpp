@@ -67,6 +67,11 @@ bool ReplyStream::resumed() const {
   return successor_ != nullptr;
 }
 
+void ReplyStream::carry_responses_until_closed() {
+  std::lock_guard lock(mu_);
+  until_closed_ = true;
+}
+
 std::string ReplyStream::sse_event(const nlohmann::json& message, const std::string& id) {
   // Compact JSON has no raw newlines, so one data line always suffices.
   sse::Event event;
@@ -110,7 +115,7 @@ void ReplyStream::preload_tail(std::string framed) {
 }
 
 void ReplyStream::after_response_locked() {
-  if (!expects_responses_ || !pending_.empty()) return;
+  if (!expects_responses_ || until_closed_ || !pending_.empty()) return;
   if (log_) log_->end_stream(stream_);
   if (successor_) {
     successor_->close();
@@ -119,7 +124,7 @@ void ReplyStream::after_response_locked() {
 }
 
 bool ReplyStream::ended_locked() const {
-  return expects_responses_ ? pending_.empty() : closed_;
+  return expects_responses_ && !until_closed_ ? pending_.empty() : closed_;
 }
 
 bool ReplyStream::push(const nlohmann::json& message) {
@@ -155,10 +160,10 @@ bool ReplyStream::complete(const std::string& key, const nlohmann::json& respons
       after_response_locked();
       return true;
     }
-    if (gone_ && !successor_) {
-      // The client is gone: the response is not written (a resumable stream records it for a
-      // client that comes back with Last-Event-ID).
-      if (log_) emit_locked(response);
+    if ((gone_ && !successor_) || (until_closed_ && closed_)) {
+      // Not written: the client is gone (a resumable stream records the response for a client
+      // that comes back with Last-Event-ID), or a legacy session stream has ended.
+      if (gone_ && log_) emit_locked(response);
       after_response_locked();
       ++metrics_.dropped_writes;
       return false;
@@ -181,6 +186,23 @@ void ReplyStream::abandon(const std::string& key, const nlohmann::json& error_re
     after_response_locked();
   }
   cv_.notify_one();
+}
+
+bool ReplyStream::push_event(std::string_view type, std::string_view data) {
+  {
+    std::lock_guard lock(mu_);
+    if (format_ == Format::json || ended_locked()) return false;
+    if (gone_) {
+      ++metrics_.dropped_writes;
+      return false;
+    }
+    sse::Event event;
+    event.type = std::string(type);
+    event.data = std::string(data);
+    queued_.push_back(sse::encode(event));
+  }
+  cv_.notify_one();
+  return true;
 }
 
 void ReplyStream::close() {

@@ -1,6 +1,7 @@
 #pragma once
-// One HTTP response that carries JSON-RPC messages: a POST's answer (SSE or JSON) or a session's
-// standalone GET stream. Producers (tool workers, the runtime thread, other HTTP threads) push;
+// One HTTP response that carries JSON-RPC messages: a POST's answer (SSE or JSON), a session's
+// standalone GET stream, or a legacy HTTP+SSE session's one stream (every response of the session,
+// for as long as the session lives). Producers (tool workers, the runtime thread, other HTTP threads) push;
 // exactly one HTTP thread consumes. push/complete never throw and never block: they return
 // whether the message will be written, and count what they drop.
 
@@ -12,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 #include <vector>
 
@@ -47,6 +49,9 @@ public:
   void preload(const std::vector<std::string>& framed);
   // One framed event after what is queued (forwarded by a stream this one resumes).
   void preload_tail(std::string framed);
+  // Legacy HTTP+SSE (2024-11-05): the stream carries responses for any number of keys, expected
+  // at any time, and ends only on close(), never because every expected response is in.
+  void carry_responses_until_closed();
 
   // --- producers ---------------------------------------------------------------------------
   // Notification or server request (SSE only). False: not sent (JSON mode, gone, ended, full).
@@ -57,7 +62,10 @@ public:
   bool complete(const std::string& key, const nlohmann::json& response, Metrics::counter* tally = nullptr);
   // The request was cancelled: SSE sends nothing for it; JSON mode answers `error` in its place.
   void abandon(const std::string& key, const nlohmann::json& error_response);
-  // Ends a standalone stream after what is queued.
+  // An SSE event that is not a JSON-RPC message (legacy HTTP+SSE's `endpoint` event). Not
+  // counted against the notification bound. False: not sent (JSON mode, gone, ended).
+  bool push_event(std::string_view type, std::string_view data);
+  // Ends a standalone or legacy session stream after what is queued; later writes are dropped.
   void close();
   // Ends the HTTP response after what is queued while the work goes on (SEP-1699 polling): later
   // events are only recorded, for the client to fetch with GET + Last-Event-ID. Nothing is
@@ -116,7 +124,8 @@ private:
   std::size_t queued_notifications_ = 0;
   std::vector<std::string> json_responses_;    // JSON mode: serialized responses
   bool expects_responses_ = false;             // POST stream (vs standalone GET)
-  bool closed_ = false;                        // standalone stream asked to end
+  bool until_closed_ = false;                  // legacy session stream: ends on close() only
+  bool closed_ = false;                        // standalone or legacy stream asked to end
   bool gone_ = false;                          // client went away
   bool cut_ = false;                           // the server ended the response early (cut())
   bool end_reported_ = false;

@@ -90,5 +90,27 @@ TEST(AdmissionTest, NewSessionsAreNeverRefusedBecauseOthersDrain) {
   EXPECT_EQ(post(Body::initialize, Lookup::no_id, false, false).action, Action::create_session);
 }
 
+TEST(AdmissionTest, LegacySseOpenIsAdmittedLikeAnInitialize) {
+  EXPECT_EQ(decide({.verb = Verb::sse_open}).action, Action::open_legacy);
+  expect_refusal(decide({.verb = Verb::sse_open, .server_draining = true}), errc::server_draining);
+  expect_refusal(decide({.verb = Verb::sse_open, .at_capacity = true}), errc::too_many_sessions);
+}
+
+TEST(AdmissionTest, TheFirstInitializeOfALegacySessionIsApplied) {
+  EXPECT_EQ(decide({.verb = Verb::post, .body = Body::initialize, .session = Lookup::open, .awaiting_initialize = true})
+                .action,
+            Action::initialize_legacy);
+  expect_refusal(decide({.verb = Verb::post, .body = Body::initialize, .session = Lookup::open}),
+                 errc::already_initialized);
+  expect_refusal(decide({.verb = Verb::post,
+                         .body = Body::initialize,
+                         .session = Lookup::draining,
+                         .awaiting_initialize = true}),
+                 errc::session_draining);
+  expect_refusal(decide({.verb = Verb::post, .body = Body::initialize, .session = Lookup::unknown,
+                         .awaiting_initialize = true}),
+                 errc::session_not_found);
+}
+
 }  // namespace
 }  // namespace graceway::admission

@@ -31,5 +31,17 @@ TEST(ConfigTest, StreamCheckIntervalsMustBePositive) {
   EXPECT_NE(problems[1].find("--get-stream-check-interval"), std::string::npos);
 }
 
+TEST(ConfigTest, LegacySsePathsAreCheckedOnlyWhenServed) {
+  ServerConfig c;
+  c.sse_path = "sse";
+  c.messages_path = "/mcp";
+  const auto problems = validate(c);
+  ASSERT_EQ(problems.size(), 2U);
+  EXPECT_NE(problems[0].find("--sse-path"), std::string::npos);
+  EXPECT_NE(problems[1].find("--messages-path"), std::string::npos) << "it may not share --path";
+  c.legacy_sse = false;
+  EXPECT_TRUE(validate(c).empty()) << "--legacy-sse off ignores them";
+}
+
 }  // namespace
 }  // namespace graceway

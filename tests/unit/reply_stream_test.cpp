@@ -107,5 +107,50 @@ TEST(ReplyStreamTest, TheConsumerWakesWhenAProducerPushes) {
   EXPECT_NE(out.find("\"id\":1"), std::string::npos);
 }
 
+TEST(ReplyStreamTest, ALegacySessionStreamCarriesResponsesUntilClosed) {
+  Metrics m;
+  ReplyStream s(ReplyStream::Format::sse, false, 8, m);
+  s.carry_responses_until_closed();
+  EXPECT_TRUE(s.push_event("endpoint", "/messages?sessionId=abc"));
+  std::string out;
+  EXPECT_EQ(s.next(0ms, out), ReplyStream::Next::data);
+  EXPECT_EQ(out, "event: endpoint\ndata: /messages?sessionId=abc\n\n");
+  EXPECT_EQ(s.next(0ms, out), ReplyStream::Next::idle) << "open with nothing expected";
+
+  s.expect("i:1");
+  EXPECT_TRUE(s.complete("i:1", response(1)));
+  EXPECT_EQ(s.next(0ms, out), ReplyStream::Next::data);
+  EXPECT_EQ(s.next(0ms, out), ReplyStream::Next::idle) << "every response in, and still open";
+  EXPECT_FALSE(s.finished());
+  s.expect("i:2");
+  EXPECT_TRUE(s.push(note(1)));
+  EXPECT_TRUE(s.complete("i:2", response(2)));
+  EXPECT_EQ(s.next(0ms, out), ReplyStream::Next::data);
+  EXPECT_EQ(out, ReplyStream::sse_event(note(1)) + ReplyStream::sse_event(response(2)));
+
+  s.expect("i:3");
+  s.close();
+  EXPECT_FALSE(s.complete("i:3", response(3))) << "nothing after close";
+  EXPECT_EQ(m.dropped_writes.load(), 1U);
+  EXPECT_FALSE(s.push(note(2)));
+  EXPECT_EQ(s.next(0ms, out), ReplyStream::Next::end);
+}
+
+TEST(ReplyStreamTest, ALegacySessionStreamWhoseClientLeftDropsAndCounts) {
+  Metrics m;
+  ReplyStream s(ReplyStream::Format::sse, false, 8, m);
+  s.carry_responses_until_closed();
+  int told = 0;
+  s.on_gone([&](const std::vector<std::string>&) { ++told; });
+  s.expect("i:1");
+  s.mark_gone();
+  EXPECT_EQ(told, 1);
+  EXPECT_FALSE(s.complete("i:1", response(1)));
+  EXPECT_FALSE(s.push_event("endpoint", "x"));
+  EXPECT_EQ(m.dropped_writes.load(), 2U);
+  std::string out;
+  EXPECT_EQ(s.next(0ms, out), ReplyStream::Next::end);
+}
+
 }  // namespace
 }  // namespace graceway

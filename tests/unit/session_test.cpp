@@ -347,14 +347,15 @@ TEST_F(SessionTest, NothingLeavesClosed) {
 TEST_F(SessionTest, OnlyTheDesignedEdgesAreLegal) {
   const SessionState states[] = {SessionState::open, SessionState::draining, SessionState::closed};
   const EndReason reasons[] = {EndReason::remote_delete, EndReason::idle, EndReason::shutdown, EndReason::drained,
-                               EndReason::deadline};
+                               EndReason::deadline, EndReason::stream_closed};
   int legal = 0;
   for (auto from : states) {
     for (auto to : states) {
       for (auto why : reasons) {
         const bool expected =
             (from == SessionState::open && (to == SessionState::draining || to == SessionState::closed) &&
-             (why == EndReason::remote_delete || why == EndReason::idle || why == EndReason::shutdown)) ||
+             (why == EndReason::remote_delete || why == EndReason::idle || why == EndReason::shutdown ||
+              why == EndReason::stream_closed)) ||
             (from == SessionState::draining && to == SessionState::closed &&
              (why == EndReason::drained || why == EndReason::deadline));
         EXPECT_EQ(is_legal_transition(from, to, why), expected)
@@ -363,7 +364,7 @@ TEST_F(SessionTest, OnlyTheDesignedEdgesAreLegal) {
       }
     }
   }
-  EXPECT_EQ(legal, 8);
+  EXPECT_EQ(legal, 10);
 }
 
 TEST_F(SessionTest, OneGetStreamAtATime) {
@@ -455,6 +456,30 @@ TEST_F(SessionTest, TheDeadlineAnswersWithItsErrorEvenIfTheToolReturnsAtOnceWhen
   EXPECT_EQ(body["error"]["code"], -32000) << body.dump();
   EXPECT_EQ(metrics_.deadline_errors.load(), 1U);
   EXPECT_EQ(metrics_.late_results.load(), 1U) << "the tool's result is counted as late";
+}
+
+TEST_F(SessionTest, ALegacySessionIsInitializedOnce) {
+  auto legacy = std::make_shared<Session>("s2", "2024-11-05", env_, nlohmann::json::object(),
+                                          SessionTransport::legacy_sse);
+  EXPECT_EQ(legacy->transport(), SessionTransport::legacy_sse);
+  EXPECT_TRUE(legacy->awaiting_initialize());
+  EXPECT_TRUE(legacy->initialize("2025-03-26", {{"sampling", nlohmann::json::object()}}));
+  EXPECT_FALSE(legacy->awaiting_initialize());
+  EXPECT_EQ(legacy->protocol_version(), "2025-03-26");
+  EXPECT_TRUE(legacy->client_capabilities().contains("sampling"));
+  EXPECT_FALSE(legacy->initialize("2024-11-05", nlohmann::json::object())) << "only once";
+  EXPECT_EQ(legacy->protocol_version(), "2025-03-26");
+
+  auto streamable = make_session();
+  EXPECT_FALSE(streamable->awaiting_initialize()) << "initialized by the request that created it";
+  EXPECT_FALSE(streamable->initialize("2024-11-05", nlohmann::json::object()));
+}
+
+TEST_F(SessionTest, StreamClosedEndsAnOpenSessionLikeADelete) {
+  auto session = make_session();
+  session->begin_drain(EndReason::stream_closed, std::chrono::seconds(5));
+  EXPECT_EQ(session->state(), SessionState::closed);
+  EXPECT_EQ(metrics_.sessions_ended[static_cast<int>(EndReason::stream_closed)].load(), 1U);
 }
 
 }  // namespace
