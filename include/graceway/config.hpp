@@ -17,7 +17,9 @@ struct ServerConfig {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;  // 0 picks a free port (see Server::port())
   std::string path = "/mcp";
-  std::vector<std::string> allowed_origins;  // empty: localhost origins when bound to loopback
+  // DNS-rebinding defence. A non-empty list replaces the default; "*" allows any.
+  std::vector<std::string> allowed_origins;  // empty: localhost origins when bound to loopback, else none
+  std::vector<std::string> allowed_hosts;    // empty: localhost Host values when bound to loopback, else any
 
   // Session lifecycle
   std::chrono::milliseconds drain_timeout{std::chrono::seconds(30)};

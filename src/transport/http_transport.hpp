@@ -66,7 +66,7 @@ private:
   using Target = front::Target;
 
   void install_routes();
-  void handle_post(const Request& req, Response& res);
+  void handle_post(const Request& req, std::string_view body, Response& res);
   void handle_get(const Request& req, Response& res);
   void handle_delete(const Request& req, Response& res);
 
@@ -78,8 +78,10 @@ private:
 
   [[nodiscard]] Target look_up(std::string_view session_id) const;
   [[nodiscard]] admission::Decision decide(admission::Verb verb, admission::Body body, admission::Lookup lookup) const;
-  // Answers a request-front refusal (and logs a refused Origin).
+  // Answers a request-front refusal (and logs a refused Host or Origin).
   void refuse(const Request& req, Response& res, const front::Refusal& refusal, const Session* session = nullptr);
+  // A verb the endpoint does not serve: the Host/Origin checks, then 405.
+  void refuse_method(const Request& req, Response& res);
   void refuse(Response& res, errc e, const std::optional<jsonrpc::RequestId>& id, const Session* session = nullptr,
               std::string_view detail = {}, const nlohmann::json& data = nullptr);
   [[nodiscard]] std::chrono::seconds server_retry_after() const;
