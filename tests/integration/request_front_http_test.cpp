@@ -5,12 +5,14 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <arpa/inet.h>
+#include <cstdio>
+#include <cstdlib>
 
 #include "support/log_capture.hpp"
 #include "support/mcp_client.hpp"
