@@ -1,6 +1,6 @@
-// The HTTP request front: the headers (Content-Type, Accept, Origin, MCP-Protocol-Version,
+// The HTTP request front: the headers (Content-Type, Accept, Host, Origin, MCP-Protocol-Version,
 // Mcp-Session-Id, Last-Event-ID) and body of a POST, GET or DELETE to /mcp, driven through
-// front::read_post / check_get / check_origin, the session lookup in a real SessionRegistry,
+// front::read_post / check_get / check_caller, the session lookup in a real SessionRegistry,
 // the admission table and check_protocol_version, exactly as HttpTransport does.
 // Invariants: nothing throws; every refusal maps to a 4xx (or a documented 503 with Retry-After
 // semantics) and serialises to a JSON-RPC error; only a well-formed initialize without a session
@@ -33,6 +33,8 @@ constexpr std::array kAccepts = {"application/json, text/event-stream", "text/ev
                                  "*/*", "text/*;q=0, application/*", "image/png", ""};
 constexpr std::array kOrigins = {"http://localhost:6274", "https://evil.example", "http://127.0.0.1",
                                  "http://[::1]:80", "null", "https://app.example"};
+constexpr std::array kHosts = {"localhost:8080", "127.0.0.1:8080", "[::1]:8080", "localhost",
+                               "evil.example.com", "mcp.example.com:8443", "[::1", "localhost:x", ""};
 constexpr std::array kVersions = {"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05", "2026-07-28", ""};
 
 std::optional<std::string_view> header(fuzz::FuzzInput& in, const auto& dictionary) {
@@ -136,6 +138,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   headers.content_type = header(in, kContentTypes);
   headers.accept = header(in, kAccepts);
   headers.origin = header(in, kOrigins);
+  headers.host = header(in, kHosts);
   headers.protocol_version = header(in, kVersions);
   headers.last_event_id = in.flag() ? std::optional(in.text(32)) : std::nullopt;
   const std::array<std::string_view, 3> known = {sessions.open->id(), sessions.draining->id(), sessions.closed_id};
@@ -148,6 +151,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   policy.response_mode = in.flag() ? ResponseMode::json : ResponseMode::sse;
   policy.loopback_bound = in.flag();
   if (in.flag()) policy.allowed_origins = {in.flag() ? "*" : "https://app.example"};
+  if (in.flag()) policy.allowed_hosts = {in.flag() ? "*" : "mcp.example.com:8443"};
+  policy.bound_host = policy.loopback_bound ? "127.0.0.1" : "0.0.0.0";
+  // With these settings a refused Host is possible only where Host is checked at all.
+  const bool any_host = policy.allowed_hosts.empty() ? !policy.loopback_bound : policy.allowed_hosts.front() == "*";
   policy.max_json_depth = 1 + in.below(64);
   admission::Input table;
   table.verb = verb;
@@ -168,6 +175,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (post.refusal) {
       check_refusal(*post.refusal);
       if (post.refusal->code == errc::forbidden_origin) FUZZ_CHECK(headers.origin.has_value());
+      if (post.refusal->code == errc::forbidden_host) FUZZ_CHECK(!any_host);
       return 0;
     }
     FUZZ_CHECK(!post.decoded.fatal && !post.decoded.items.empty());
@@ -177,9 +185,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(!post.request_id || !post.decoded.batch);
     table.body = post.body;
   } else {
-    const auto refusal = verb == Verb::get ? front::check_get(headers, policy) : front::check_origin(headers, policy);
+    const auto refusal = verb == Verb::get ? front::check_get(headers, policy) : front::check_caller(headers, policy);
     if (refusal) {
       check_refusal(*refusal);
+      if (refusal->code == errc::forbidden_host) FUZZ_CHECK(!any_host);
       return 0;
     }
   }

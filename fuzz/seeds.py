@@ -47,16 +47,17 @@ write("jsonrpc_codec", "empty_batch", bytes([64]) + b"[]")
 write("jsonrpc_codec", "deep", bytes([8]) + b"[" * 20 + b"]" * 20)
 write("jsonrpc_codec", "escapes", bytes([64]) + b'{"jsonrpc":"2.0","id":"\\u00e9\\"[","method":"m\\ud83d\\ude00"}')
 
-# request_front: verb, then Content-Type, Accept, Origin, MCP-Protocol-Version picks (index into
-# the target's dictionaries; len = absent, len+1 = arbitrary text), no Last-Event-ID, the
-# Mcp-Session-Id choice, policy bits (JSON mode, loopback, allowed origins, depth), table bits
-# (server draining, at capacity, 404 while draining), then the body.
+# request_front: verb, then Content-Type, Accept, Origin, Host, MCP-Protocol-Version picks (index
+# into the target's dictionaries; len = absent, len+1 = arbitrary text), no Last-Event-ID, the
+# Mcp-Session-Id choice, policy bits (JSON mode, loopback, allowed origins, allowed hosts, depth),
+# table bits (server draining, at capacity, 404 while draining), then the body.
 ABSENT_ORIGIN, ABSENT_VERSION = 6, 6
+LOCAL_HOST, EVIL_HOST, ABSENT_HOST = 0, 4, 9
 NO_ID, OPEN_ID, DRAINING_ID, CLOSED_ID = [0], [2, 0], [2, 1], [2, 2]
 UNKNOWN_ID = [1] + list(struct.pack("<H", 8)) + list(b"nosuchid")
 
-def front(verb, ct, acc, origin, version, session, body, draining=0, capacity=0):
-    b = bytes([verb, ct, acc, origin, version, 0] + session + [0, 1, 0, 63, draining, capacity, 0])
+def front(verb, ct, acc, origin, version, session, body, draining=0, capacity=0, host=LOCAL_HOST):
+    b = bytes([verb, ct, acc, origin, host, version, 0] + session + [0, 1, 0, 0, 63, draining, capacity, 0])
     return b + (json.dumps(body).encode() if body != "" else b"")
 
 ping = {"jsonrpc": "2.0", "id": 7, "method": "ping"}
@@ -79,6 +80,11 @@ write("request_front", "get_open", front(1, 0, 1, ABSENT_ORIGIN, 0, OPEN_ID, "")
 write("request_front", "get_json_only", front(1, 0, 2, ABSENT_ORIGIN, 0, OPEN_ID, ""))
 write("request_front", "delete_unknown", front(2, 0, 0, ABSENT_ORIGIN, 0, UNKNOWN_ID, ""))
 write("request_front", "delete_draining", front(2, 0, 0, 0, 0, DRAINING_ID, ""))
+write("request_front", "post_bad_host", front(0, 0, 0, ABSENT_ORIGIN, 0, OPEN_ID, ping, host=EVIL_HOST))
+write("request_front", "post_no_host", front(0, 0, 0, ABSENT_ORIGIN, 0, OPEN_ID, ping, host=ABSENT_HOST))
+write("request_front", "get_bad_host", front(1, 0, 1, ABSENT_ORIGIN, 0, OPEN_ID, "", host=EVIL_HOST))
+write("request_front", "delete_bad_host", front(2, 0, 0, ABSENT_ORIGIN, 0, OPEN_ID, "", host=EVIL_HOST))
+write("request_front", "post_all_invalid_batch", front(0, 0, 0, ABSENT_ORIGIN, 2, DRAINING_ID, [1, 2]))
 
 # sse_codec: id, type, data (each text()), retry flag + u16, split u16, then raw stream bytes.
 def sse(id_, type_, data, retry, split, stream):

@@ -78,7 +78,12 @@ int main(int argc, char** argv) {
                  "Legacy HTTP+SSE: clients POST here with ?sessionId=<id> (the endpoint event names it)")
       ->capture_default_str();
   app.add_option("--allowed-origins", config.allowed_origins,
-                 "Origins allowed to call (comma-separated; '*' for any). Empty: localhost origins when bound to loopback")
+                 "Origins allowed to call (comma-separated; '*' for any); a list replaces the default. "
+                 "Empty: localhost origins when bound to loopback, else none")
+      ->delimiter(',');
+  app.add_option("--allowed-hosts", config.allowed_hosts,
+                 "Host header values allowed (comma-separated, with or without :port; '*' for any); a list "
+                 "replaces the default. Empty: localhost, 127.0.0.1, [::1] and --host when bound to loopback, else any")
       ->delimiter(',');
   app.add_option("--tools", tools,
                  "Built-in tool set to serve: demo (echo, sleep, add), conformance (what the MCP conformance suite calls) or none")

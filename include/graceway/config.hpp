@@ -22,7 +22,9 @@ struct ServerConfig {
   bool legacy_sse = true;
   std::string sse_path = "/sse";
   std::string messages_path = "/messages";
-  std::vector<std::string> allowed_origins;  // empty: localhost origins when bound to loopback
+  // DNS-rebinding defence. A non-empty list replaces the default; "*" allows any.
+  std::vector<std::string> allowed_origins;  // empty: localhost origins when bound to loopback, else none
+  std::vector<std::string> allowed_hosts;    // empty: localhost Host values when bound to loopback, else any
 
   // Session lifecycle
   std::chrono::milliseconds drain_timeout{std::chrono::seconds(30)};

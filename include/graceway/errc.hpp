@@ -34,6 +34,7 @@ enum class errc {
   unsupported_media_type,  // Content-Type is not application/json
   payload_too_large,       // body over --max-body-bytes
   forbidden_origin,        // Origin header present and not allowed
+  forbidden_host,          // Host header absent or not allowed (DNS-rebinding defence)
   method_not_allowed,      // PUT, PATCH, ... on the MCP endpoint
   not_found,               // a path we do not serve
   // Ends of a request that never produced its own result

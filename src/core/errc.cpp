@@ -34,6 +34,7 @@ public:
       case errc::unsupported_media_type: return "unsupported media type";
       case errc::payload_too_large: return "payload too large";
       case errc::forbidden_origin: return "origin not allowed";
+      case errc::forbidden_host: return "host not allowed";
       case errc::method_not_allowed: return "method not allowed";
       case errc::not_found: return "not found";
       case errc::request_cancelled: return "request cancelled";

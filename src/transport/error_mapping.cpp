@@ -38,6 +38,7 @@ constexpr std::array kTable{
     Row{errc::unsupported_media_type, {415, kServerError, "Unsupported Media Type: Content-Type must be application/json"}},
     Row{errc::payload_too_large, {413, kServerError, "Payload Too Large"}},
     Row{errc::forbidden_origin, {403, kServerError, "Forbidden: Origin not allowed"}},
+    Row{errc::forbidden_host, {403, kServerError, "Forbidden: Host not allowed"}},
     Row{errc::method_not_allowed, {405, kServerError, "Method Not Allowed"}},
     Row{errc::not_found, {404, kServerError, "Not Found"}},
     Row{errc::request_cancelled, {200, kServerError, "Request cancelled"}},

@@ -51,6 +51,36 @@ void for_each_media_range(std::string_view header, F f) {
   }
 }
 
+// "name[:port]" split in two; "[v6]" keeps its brackets. nullopt for an empty name, an empty or
+// non-numeric port, or a malformed bracket.
+struct Authority {
+  std::string_view name;
+  std::string_view port;  // empty: none given
+};
+std::optional<Authority> split_authority(std::string_view authority) {
+  Authority out;
+  std::string_view rest;
+  if (!authority.empty() && authority.front() == '[') {
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    out.name = authority.substr(0, close + 1);
+    rest = authority.substr(close + 1);
+  } else {
+    const auto colon = authority.find(':');
+    out.name = authority.substr(0, colon);
+    rest = colon == std::string_view::npos ? std::string_view{} : authority.substr(colon);
+  }
+  if (!rest.empty()) {
+    if (rest.front() != ':') return std::nullopt;
+    out.port = rest.substr(1);
+    if (out.port.empty() || !std::all_of(out.port.begin(), out.port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return std::nullopt;
+    }
+  }
+  if (out.name.empty() || out.name == "[]") return std::nullopt;
+  return out;
+}
+
 }  // namespace
 
 bool is_json_content_type(std::string_view content_type) {
@@ -81,8 +111,10 @@ bool is_loopback_host(std::string_view host) {
 bool origin_allowed(std::string_view origin, const std::vector<std::string>& allowed, bool loopback_bound) {
   origin = trim(origin);
   if (origin.empty()) return true;
-  for (const auto& entry : allowed) {
-    if (entry == "*" || iequals(entry, origin)) return true;
+  if (!allowed.empty()) {
+    // An explicit list replaces the default (docs/configuration.md, --allowed-origins).
+    return std::any_of(allowed.begin(), allowed.end(),
+                       [&](const std::string& entry) { return entry == "*" || iequals(entry, origin); });
   }
   if (!loopback_bound) return false;
   const std::string o = lower(origin);
@@ -106,6 +138,25 @@ bool origin_allowed(std::string_view origin, const std::vector<std::string>& all
   }
   if (host.find('/') != std::string_view::npos) return false;
   return host == "localhost" || host == "127.0.0.1" || host == "[::1]";
+}
+
+bool host_allowed(std::optional<std::string_view> host, const std::vector<std::string>& allowed, bool loopback_bound,
+                  std::string_view bound_host) {
+  const bool any = allowed.empty() ? !loopback_bound
+                                   : std::find(allowed.begin(), allowed.end(), "*") != allowed.end();
+  if (any) return true;
+  const auto given = split_authority(trim(host.value_or("")));
+  if (!given) return false;
+  auto matches = [&](std::string_view entry) {
+    const auto want = split_authority(trim(entry));
+    return want && iequals(want->name, given->name) && (want->port.empty() || want->port == given->port);
+  };
+  if (!allowed.empty()) return std::any_of(allowed.begin(), allowed.end(), matches);
+  if (matches("localhost") || matches("127.0.0.1") || matches("[::1]")) return true;
+  if (bound_host.empty()) return false;
+  // --host takes a bare IPv6 address ("::1"); Host brackets it.
+  const bool bare_ipv6 = bound_host.find(':') != std::string_view::npos && bound_host.front() != '[';
+  return bare_ipv6 ? matches("[" + std::string(bound_host) + "]") : matches(bound_host);
 }
 
 }  // namespace graceway::http

@@ -1,7 +1,8 @@
 #pragma once
-// Parsing of the request headers the transport decides on: Content-Type, Accept and Origin.
+// Parsing of the request headers the transport decides on: Content-Type, Accept, Host and Origin.
 // Pure functions over strings, so the fuzz target and unit tests drive the same code.
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,9 +24,21 @@ struct Acceptable {
 [[nodiscard]] bool is_loopback_host(std::string_view host);
 
 // Origin check (DNS-rebinding defence). An absent Origin is allowed (native clients send none).
-// "*" in `allowed` allows any origin; otherwise exact matches (case-insensitive) and, when the
-// server is bound to loopback, any http(s) origin on localhost, 127.0.0.1 or [::1].
+// A non-empty `allowed` list replaces the default: "*" allows any origin, other entries match
+// exactly (case-insensitive). With an empty list, a server bound to loopback allows http(s)
+// origins on localhost, 127.0.0.1 or [::1] (any port) and any other server allows none.
 [[nodiscard]] bool origin_allowed(std::string_view origin, const std::vector<std::string>& allowed,
                                   bool loopback_bound);
+
+// Host check (DNS-rebinding defence: a rebound name reaches us with the attacker's Host).
+// `host` is the Host header, nullopt when absent. A non-empty `allowed` list replaces the
+// default: "*" allows any Host; an entry without a port ("example.com", "[::1]") allows that name
+// with any port; an entry with a port ("example.com:8443") allows exactly that. Names compare
+// case-insensitively. With an empty list, a server bound to loopback allows localhost,
+// 127.0.0.1, [::1] and its own --host address, each with any port; any other server allows any
+// Host. An absent or empty Host is allowed only when any Host is (HTTP/1.1 clients always send
+// one, RFC 9112 section 3.2; the Python SDK refuses a missing Host the same way).
+[[nodiscard]] bool host_allowed(std::optional<std::string_view> host, const std::vector<std::string>& allowed,
+                                bool loopback_bound, std::string_view bound_host = {});
 
 }  // namespace graceway::http

@@ -67,6 +67,7 @@ front::Headers headers_of(const httplib::Request& req) {
   return {.content_type = find("Content-Type"),
           .accept = find("Accept"),
           .origin = find("Origin"),
+          .host = find("Host"),
           .protocol_version = find(kVersionHeader),
           .session_id = find(kSessionHeader),
           .last_event_id = find("Last-Event-ID")};
@@ -94,6 +95,14 @@ std::string query_escape(std::string_view value) {
     }
   }
   return out;
+}
+
+// The methods httplib can route (HEAD goes to the GET handlers).
+bool is_routed_method(std::string_view method) {
+  for (const std::string_view routed : {"GET", "HEAD", "POST", "DELETE", "PUT", "PATCH", "OPTIONS"}) {
+    if (method == routed) return true;
+  }
+  return false;
 }
 
 errc status_to_errc(int status) {
@@ -227,17 +236,49 @@ void HttpTransport::install_routes() {
   auto& s = *http_;
   const std::string& path = config_.path;
 
-  s.set_pre_routing_handler([this](const Request&, Response& res) {
-    if (!ElasticTaskQueue::in_overflow_lane()) return httplib::Server::HandlerResponse::Unhandled;
-    res.set_header("Connection", "close");
-    refuse(res, errc::server_overloaded, std::nullopt);
-    return httplib::Server::HandlerResponse::Handled;
+  s.set_pre_routing_handler([this](const Request& req, Response& res) {
+    if (ElasticTaskQueue::in_overflow_lane()) {
+      res.set_header("Connection", "close");
+      refuse(res, errc::server_overloaded, std::nullopt);
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    // httplib has no route for TRACE or CONNECT and would answer 400; on the endpoint they get
+    // the 405 every other unserved verb gets (checklist 1.8). The body, if any, is never read,
+    // so the connection closes after the answer.
+    if (req.path == config_.path && !is_routed_method(req.method)) {
+      res.set_header("Connection", "close");
+      refuse_method(req, res);
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
   });
 
-  s.Post(path, [this](const Request& req, Response& res) { handle_post(req, res); });
+  // A POST with a body comes through the content reader: httplib checks --max-body-bytes against
+  // Content-Length, but not on a chunked body, which it would buffer without a limit. Reading it
+  // here stops at the limit (413), whatever the framing. Bodiless POSTs take the plain route.
+  s.Post(path, [this](const Request& req, Response& res, const httplib::ContentReader& read) {
+    std::string body;
+    bool too_large = false;
+    const bool complete = read([&](const char* data, std::size_t size) {
+      if (size > config_.max_body_bytes - body.size()) {
+        too_large = true;
+        return false;
+      }
+      body.append(data, size);
+      return true;
+    });
+    if (!complete) {
+      // The rest of the body stays unread, so the connection cannot carry another request.
+      res.set_header("Connection", "close");
+      return refuse(res, too_large || res.status == 413 ? errc::payload_too_large : errc::invalid_request,
+                    std::nullopt);
+    }
+    handle_post(req, body, res);
+  });
+  s.Post(path, [this](const Request& req, Response& res) { handle_post(req, req.body, res); });
   s.Get(path, [this](const Request& req, Response& res) { handle_get(req, res); });
   s.Delete(path, [this](const Request& req, Response& res) { handle_delete(req, res); });
-  auto not_allowed = [this](const Request&, Response& res) { refuse(res, errc::method_not_allowed, std::nullopt); };
+  auto not_allowed = [this](const Request& req, Response& res) { refuse_method(req, res); };
   s.Put(path, not_allowed);
   s.Patch(path, not_allowed);
   s.Options(path, not_allowed);
@@ -393,8 +434,17 @@ void HttpTransport::refuse(const Request& req, Response& res, const front::Refus
   if (refusal.code == errc::forbidden_origin) {
     log()->warn("refused Origin '{}' from {} (DNS-rebinding defence; see --allowed-origins)",
                 req.get_header_value("Origin"), req.remote_addr);
+  } else if (refusal.code == errc::forbidden_host) {
+    log()->warn("refused Host '{}' from {} (DNS-rebinding defence; see --allowed-hosts)",
+                req.has_header("Host") ? req.get_header_value("Host") : "(none)", req.remote_addr);
   }
   refuse(res, refusal.code, refusal.id, session, refusal.detail, refusal.data);
+}
+
+void HttpTransport::refuse_method(const Request& req, Response& res) {
+  // The DNS-rebinding defence first, as for the verbs we serve: a forged Host learns nothing more.
+  if (auto refusal = front::check_caller(headers_of(req), policy_)) return refuse(req, res, *refusal);
+  refuse(res, errc::method_not_allowed, std::nullopt);
 }
 
 void HttpTransport::refuse(Response& res, errc e, const std::optional<jsonrpc::RequestId>& id, const Session* session,
@@ -420,9 +470,9 @@ void HttpTransport::refuse(Response& res, errc e, const std::optional<jsonrpc::R
 // ---------------------------------------------------------------------------------------------
 // POST
 
-void HttpTransport::handle_post(const Request& req, Response& res) {
+void HttpTransport::handle_post(const Request& req, std::string_view body, Response& res) {
   const auto headers = headers_of(req);
-  const auto post = front::read_post(headers, req.body, policy_);
+  const auto post = front::read_post(headers, body, policy_);
   if (post.refusal) return refuse(req, res, *post.refusal);
   const auto& decoded = post.decoded;
   const auto& request_id = post.request_id;
@@ -497,9 +547,7 @@ void HttpTransport::accept_messages(Session& session, const jsonrpc::Decoded& de
       case jsonrpc::Kind::notification: dispatcher_.handle_notification(session, item); break;
       case jsonrpc::Kind::response:
       case jsonrpc::Kind::error_response: dispatcher_.handle_response(session, item); break;
-      case jsonrpc::Kind::invalid:
-        log()->debug("session {}: ignoring an invalid batch element: {}", session.id(), item.detail);
-        break;
+      case jsonrpc::Kind::invalid:  // such a body needs an answer: run_requests takes it
       case jsonrpc::Kind::request: break;  // not in an accept-only body
     }
   }
@@ -620,7 +668,7 @@ void HttpTransport::serve_stream(Response& res, const std::shared_ptr<ReplyStrea
 // GET and DELETE
 
 void HttpTransport::handle_get(const Request& req, Response& res) {
-  if (req.method == "HEAD") return refuse(res, errc::method_not_allowed, std::nullopt);
+  if (req.method == "HEAD") return refuse_method(req, res);  // httplib routes HEAD to GET handlers
   const auto headers = headers_of(req);
   if (auto refusal = front::check_get(headers, policy_)) return refuse(req, res, *refusal);
   const auto session_id = headers.session_id.value_or("");
@@ -664,7 +712,7 @@ void HttpTransport::handle_get(const Request& req, Response& res) {
 
 void HttpTransport::handle_delete(const Request& req, Response& res) {
   const auto headers = headers_of(req);
-  if (auto refusal = front::check_origin(headers, policy_)) return refuse(req, res, *refusal);
+  if (auto refusal = front::check_caller(headers, policy_)) return refuse(req, res, *refusal);
   auto target = look_up(headers.session_id.value_or(""));
   const auto decision = decide(Verb::del, Body::none, target.lookup);
   if (decision.action != Action::end_session) return refuse(res, decision.refusal, std::nullopt, target.session.get());

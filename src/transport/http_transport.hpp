@@ -68,7 +68,7 @@ private:
   using Target = front::Target;
 
   void install_routes();
-  void handle_post(const Request& req, Response& res);
+  void handle_post(const Request& req, std::string_view body, Response& res);
   void handle_get(const Request& req, Response& res);
   void handle_delete(const Request& req, Response& res);
   // Legacy HTTP+SSE (spec-checklist.md section 3; docs/legacy-sse.md).
@@ -104,8 +104,10 @@ private:
   // The client of `stream` left (or its successor's did): stop its unanswered requests now, or
   // after --resume-window unless a GET resumes the stream first.
   void client_left(const std::weak_ptr<Session>& session, const std::weak_ptr<ReplyStream>& stream) const;
-  // Answers a request-front refusal (and logs a refused Origin).
+  // Answers a request-front refusal (and logs a refused Host or Origin).
   void refuse(const Request& req, Response& res, const front::Refusal& refusal, const Session* session = nullptr);
+  // A verb the endpoint does not serve: the Host/Origin checks, then 405.
+  void refuse_method(const Request& req, Response& res);
   void refuse(Response& res, errc e, const std::optional<jsonrpc::RequestId>& id, const Session* session = nullptr,
               std::string_view detail = {}, const nlohmann::json& data = nullptr);
   [[nodiscard]] std::chrono::seconds server_retry_after() const;

@@ -9,14 +9,18 @@ namespace {
 using admission::Body;
 using Format = ReplyStream::Format;
 
+// What the body asks of the admission table. A batch element that is not a valid message needs
+// an answer (JSON-RPC 2.0 section 6: one -32600 error per invalid element, in the response
+// array), so such a batch is run like one holding a request, never accepted with a silent 202.
 Body body_kind(const jsonrpc::Decoded& decoded) {
-  bool any_request = false;
+  bool needs_answer = false;
   for (const auto& item : decoded.items) {
+    if (item.kind == jsonrpc::Kind::invalid) needs_answer = true;
     if (item.kind != jsonrpc::Kind::request) continue;
     if (!decoded.batch && item.method == "initialize") return Body::initialize;
-    any_request = true;
+    needs_answer = true;
   }
-  return any_request ? Body::request : Body::notification_or_response;
+  return needs_answer ? Body::request : Body::notification_or_response;
 }
 
 bool contains_initialize(const jsonrpc::Decoded& decoded) {
@@ -39,13 +43,34 @@ std::optional<jsonrpc::RequestId> single_request_id(const jsonrpc::Decoded& deco
   return decoded.items.front().id;
 }
 
+// Empty entries (`--allowed-hosts ""`) are dropped, so they leave the default in place rather
+// than turning into a list that allows nothing.
+std::vector<std::string> non_empty(std::vector<std::string> list) {
+  std::erase_if(list, [](const std::string& entry) { return entry.empty(); });
+  return list;
+}
+
 }  // namespace
 
 Policy Policy::from(const ServerConfig& config) {
   return {.response_mode = config.response_mode,
           .max_json_depth = config.max_json_depth,
-          .allowed_origins = config.allowed_origins,
-          .loopback_bound = http::is_loopback_host(config.host)};
+          .allowed_origins = non_empty(config.allowed_origins),
+          .allowed_hosts = non_empty(config.allowed_hosts),
+          .loopback_bound = http::is_loopback_host(config.host),
+          .bound_host = config.host};
+}
+
+std::optional<Refusal> check_caller(const Headers& headers, const Policy& policy) {
+  if (auto refusal = check_host(headers, policy)) return refusal;
+  return check_origin(headers, policy);
+}
+
+std::optional<Refusal> check_host(const Headers& headers, const Policy& policy) {
+  if (http::host_allowed(headers.host, policy.allowed_hosts, policy.loopback_bound, policy.bound_host)) {
+    return std::nullopt;
+  }
+  return refusal(errc::forbidden_host, headers.host ? std::string{} : "no Host header");
 }
 
 std::optional<Refusal> check_origin(const Headers& headers, const Policy& policy) {
@@ -56,7 +81,7 @@ std::optional<Refusal> check_origin(const Headers& headers, const Policy& policy
 }
 
 std::optional<Refusal> check_get(const Headers& headers, const Policy& policy) {
-  if (auto refusal = check_origin(headers, policy)) return refusal;
+  if (auto refusal = check_caller(headers, policy)) return refusal;
   if (!http::parse_accept(headers.accept.value_or("")).sse) {
     return refusal(errc::not_acceptable, "GET needs Accept: text/event-stream");
   }
@@ -91,7 +116,7 @@ Target look_up(const SessionRegistry& registry, std::string_view session_id) {
 
 Post read_post(const Headers& headers, std::string_view body, const Policy& policy) {
   Post post;
-  if (auto refusal = check_origin(headers, policy)) {
+  if (auto refusal = check_caller(headers, policy)) {
     post.refusal = std::move(refusal);
     return post;
   }

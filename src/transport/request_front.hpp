@@ -1,6 +1,7 @@
 #pragma once
 // The front of every MCP request: what its headers and body say, checked in the order the
-// transport answers them (Origin, Content-Type, Accept, the JSON-RPC body, MCP-Protocol-Version).
+// transport answers them (Host, Origin, Content-Type, Accept, the JSON-RPC body,
+// MCP-Protocol-Version).
 // Pure functions of strings and settings, so the transport, the unit tests and the request-front
 // fuzz target run exactly the same code. The session lookup and the admission table come after.
 
@@ -25,6 +26,7 @@ struct Headers {
   std::optional<std::string_view> content_type;
   std::optional<std::string_view> accept;
   std::optional<std::string_view> origin;
+  std::optional<std::string_view> host;
   std::optional<std::string_view> protocol_version;
   std::optional<std::string_view> session_id;
   std::optional<std::string_view> last_event_id;  // GET: resume the stream this event id names
@@ -35,7 +37,9 @@ struct Policy {
   ResponseMode response_mode = ResponseMode::sse;
   std::size_t max_json_depth = jsonrpc::kDefaultMaxDepth;
   std::vector<std::string> allowed_origins;
+  std::vector<std::string> allowed_hosts;
   bool loopback_bound = true;
+  std::string bound_host;  // --host, also an allowed Host by default on loopback
 
   [[nodiscard]] static Policy from(const ServerConfig& config);
 };
@@ -58,9 +62,12 @@ struct Post {
 };
 
 [[nodiscard]] Post read_post(const Headers& headers, std::string_view body, const Policy& policy);
-// GET: Origin, then Accept must take text/event-stream.
+// GET: Host and Origin, then Accept must take text/event-stream.
 [[nodiscard]] std::optional<Refusal> check_get(const Headers& headers, const Policy& policy);
-// DELETE (and the first check of every verb): the DNS-rebinding defence.
+// The DNS-rebinding defence, the first check of every verb on the endpoint (DELETE, and the 405
+// of the verbs we do not serve, run only this): Host, then Origin.
+[[nodiscard]] std::optional<Refusal> check_caller(const Headers& headers, const Policy& policy);
+[[nodiscard]] std::optional<Refusal> check_host(const Headers& headers, const Policy& policy);
 [[nodiscard]] std::optional<Refusal> check_origin(const Headers& headers, const Policy& policy);
 // Checked once the request has found its session: absent means the negotiated version.
 [[nodiscard]] std::optional<Refusal> check_protocol_version(const Headers& headers,

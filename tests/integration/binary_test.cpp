@@ -91,7 +91,8 @@ TEST(BinaryTest, HelpDocumentsEveryFlag) {
   for (const char* flag :
        {"--host", "--port", "--path", "--drain-timeout", "--draining-status", "--retry-after", "--shutdown-timeout",
         "--session-idle-timeout", "--max-sessions", "--max-body-bytes", "--http-threads", "--tool-threads",
-        "--response-mode", "--log-level", "--log-format", "--keepalive-interval", "--allowed-origins"}) {
+        "--response-mode", "--log-level", "--log-format", "--keepalive-interval", "--allowed-origins",
+        "--allowed-hosts"}) {
     EXPECT_NE(graceway.output().find(flag), std::string::npos) << flag;
   }
 }

@@ -136,6 +136,10 @@ TEST_F(ProtocolHttpTest, OriginIsChecked) {
   const auto evil = client_.post(McpClient::initialize(14), "", {{"Origin", "http://evil.example.com"}});
   EXPECT_EQ(evil.status, 403);
   EXPECT_TRUE(evil.response(nullptr).contains("error"));
+  ASSERT_EQ(evil.messages.size(), 1U) << evil.body;
+  EXPECT_TRUE(evil.messages[0].contains("id") && evil.messages[0]["id"].is_null()) << "no request id to name";
+  EXPECT_EQ(evil.messages[0]["error"]["code"], -32000);
+  EXPECT_EQ(evil.messages[0]["error"]["message"], "Forbidden: Origin not allowed");
   EXPECT_EQ(client_.post(McpClient::initialize(15), "", {{"Origin", "http://localhost:6274"}}).status, 200);
   EXPECT_TRUE(logs_.wait_for("refused Origin 'http://evil.example.com'"));
 }

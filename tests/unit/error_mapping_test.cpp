@@ -22,6 +22,8 @@ TEST(ErrorMappingTest, StatusesFollowTheChecklist) {
   EXPECT_EQ(mapping_of(errc::too_many_sessions).http_status, 503);
   EXPECT_EQ(mapping_of(errc::unsupported_protocol_version).http_status, 400);
   EXPECT_EQ(mapping_of(errc::forbidden_origin).http_status, 403);
+  EXPECT_EQ(mapping_of(errc::forbidden_host).http_status, 403);
+  EXPECT_EQ(mapping_of(errc::forbidden_host).jsonrpc_code, -32000);
   EXPECT_EQ(mapping_of(errc::not_acceptable).http_status, 406);
   EXPECT_EQ(mapping_of(errc::unsupported_media_type).http_status, 415);
   EXPECT_EQ(mapping_of(errc::payload_too_large).http_status, 413);

@@ -12,6 +12,7 @@ Headers mcp_headers() {
   return {.content_type = "application/json",
           .accept = "application/json, text/event-stream",
           .origin = std::nullopt,
+          .host = "localhost:8080",
           .protocol_version = std::nullopt,
           .session_id = std::nullopt,
           .last_event_id = std::nullopt};
@@ -98,6 +99,51 @@ TEST(RequestFrontTest, OriginFollowsThePolicy) {
   h.origin = "http://localhost:1";
   policy.loopback_bound = false;
   EXPECT_TRUE(check_origin(h, policy).has_value()) << "localhost is allowed only when bound to loopback";
+  policy.loopback_bound = true;
+  EXPECT_TRUE(check_origin(h, policy).has_value()) << "an explicit list replaces the localhost default";
+  policy.allowed_origins = {"*"};
+  EXPECT_FALSE(check_origin(h, policy).has_value());
+}
+
+TEST(RequestFrontTest, HostFollowsThePolicyAndComesFirst) {
+  auto h = mcp_headers();
+  h.host = "evil.example.com";
+  h.origin = "https://evil.example.com";
+  Policy policy;
+  EXPECT_EQ(read_post(h, kPing, policy).refusal->code, errc::forbidden_host) << "Host before Origin";
+  EXPECT_EQ(check_get(h, policy)->code, errc::forbidden_host);
+  EXPECT_EQ(check_caller(h, policy)->code, errc::forbidden_host);
+  h.origin = std::nullopt;
+  EXPECT_EQ(check_caller(h, policy)->code, errc::forbidden_host) << "a forged Host alone is refused";
+  h.host = std::nullopt;
+  EXPECT_EQ(check_caller(h, policy)->code, errc::forbidden_host) << "no Host on a loopback bind";
+  policy.loopback_bound = false;
+  EXPECT_FALSE(check_caller(h, policy).has_value()) << "elsewhere any Host, and none, is allowed";
+  h.host = "evil.example.com";
+  EXPECT_FALSE(check_caller(h, policy).has_value());
+  policy.allowed_hosts = {"mcp.example.com"};
+  EXPECT_EQ(check_caller(h, policy)->code, errc::forbidden_host);
+  h.host = "MCP.example.com:443";
+  EXPECT_FALSE(check_caller(h, policy).has_value());
+}
+
+TEST(RequestFrontTest, PolicyFromConfigDropsEmptyEntries) {
+  ServerConfig config;
+  config.allowed_hosts = {""};
+  config.allowed_origins = {"", "https://app.example"};
+  const auto policy = Policy::from(config);
+  EXPECT_TRUE(policy.allowed_hosts.empty()) << "--allowed-hosts '' keeps the default";
+  EXPECT_EQ(policy.allowed_origins, std::vector<std::string>{"https://app.example"});
+  EXPECT_TRUE(policy.loopback_bound);
+  EXPECT_EQ(policy.bound_host, "127.0.0.1");
+}
+
+TEST(RequestFrontTest, AllInvalidBatchesNeedAnAnswer) {
+  auto kind = [](std::string_view body) { return read_post(mcp_headers(), body, {}).body; };
+  EXPECT_EQ(kind("[1]"), admission::Body::request);
+  EXPECT_EQ(kind("[1,2]"), admission::Body::request);
+  EXPECT_EQ(kind(R"([{"jsonrpc":"2.0","method":"n"},42])"), admission::Body::request);
+  EXPECT_EQ(kind(R"([{"jsonrpc":"2.0","method":"n"}])"), admission::Body::notification_or_response);
 }
 
 TEST(RequestFrontTest, ProtocolVersion) {
