@@ -80,7 +80,8 @@ public:
   // Sends a request to the client on this call's SSE stream (sampling/createMessage,
   // elicitation/create, roots/list) and waits for the answer the client POSTs back, at most
   // `timeout` (zero: the server's --client-request-timeout), waking at once on cancellation.
-  // Requests for a capability the client did not declare are not sent. Never throws.
+  // Requests for a capability the client did not declare, and requests (other than ping) before
+  // the client has sent notifications/initialized, are not sent. Never throws.
   virtual ClientReply ask_client(std::string_view method, nlohmann::json params,
                                  std::chrono::milliseconds timeout = std::chrono::milliseconds::zero()) = 0;
 

@@ -66,6 +66,10 @@ public:
       return {ClientReply::Status::unsupported, nullptr,
               "the client did not declare the '" + std::string(needed) + "' capability"};
     }
+    // Lifecycle 2.3: no requests but ping before the client has sent notifications/initialized.
+    if (method != "ping" && !session_->initialized()) {
+      return {ClientReply::Status::unsupported, nullptr, "the client has not sent notifications/initialized yet"};
+    }
     auto& requests = session_->client_requests();
     const auto id = requests.open();
     json message = {{"jsonrpc", "2.0"}, {"id", id}, {"method", std::string(method)}};
@@ -428,8 +432,8 @@ void Dispatcher::handle_notification(Session& session, const jsonrpc::Message& n
     }
     return;
   }
-  // notifications/initialized, notifications/progress, roots/list_changed, ...: nothing to do
-  // beyond the activity they prove.
+  if (method == "notifications/initialized") session.mark_initialized();
+  // notifications/progress, roots/list_changed, ...: nothing to do beyond the activity they prove.
   session.touch();
 }
 

@@ -141,6 +141,9 @@ public:
   [[nodiscard]] std::shared_ptr<ReplyStream> attached_stream() const;
 
   // --- what the client asked of the session ----------------------------------------------
+  // notifications/initialized has arrived: the server may now send the client requests (2.3).
+  void mark_initialized() { initialized_.store(true); }
+  [[nodiscard]] bool initialized() const { return initialized_.load(); }
   // logging/setLevel. Until it is called every level passes.
   void set_log_level(LogLevel level);
   [[nodiscard]] bool log_passes(LogLevel level) const;
@@ -178,6 +181,7 @@ private:
   const SessionEnvironment& env_;
   // -1 until logging/setLevel; then the LogLevel's value. Atomic: read by tool workers.
   std::atomic<int> log_threshold_{-1};
+  std::atomic<bool> initialized_{false};  // set by notifications/initialized; read by tool workers
   ClientRequests client_requests_;  // has its own lock
   const std::shared_ptr<EventLog> events_;  // has its own lock; null when resumability is off
 

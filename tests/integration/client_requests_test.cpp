@@ -93,6 +93,29 @@ TEST_F(ClientRequestsTest, AClientWithoutTheCapabilityIsNeverAsked) {
   EXPECT_NE(reply.body.find("did not declare the 'sampling' capability"), std::string::npos) << reply.body;
 }
 
+TEST_F(ClientRequestsTest, NothingIsAskedBeforeTheClientSaysInitialized) {
+  TestServer server;
+  auto client = server.client();
+  const auto init = client.post(McpClient::initialize(1, "2025-11-25", kAsking));
+  const auto session = init.header("Mcp-Session-Id");
+  ASSERT_FALSE(session.empty());
+  const auto early = client.post(McpClient::tool_call(2, "test_sampling", {{"prompt", "x"}}), session);
+  ASSERT_EQ(early.messages.size(), 1U) << "no request went out";
+  EXPECT_EQ(early.response(2)["result"]["isError"], true);
+  EXPECT_NE(early.body.find("has not sent notifications/initialized"), std::string::npos) << early.body;
+
+  EXPECT_EQ(client.post(McpClient::notification("notifications/initialized"), session).status, 202);
+  json request;
+  auto call = start_asking(server, session, "test_sampling", {{"prompt", "now"}}, request, 3);
+  EXPECT_EQ(request["method"], "sampling/createMessage") << "after initialized the request goes out";
+  EXPECT_EQ(client.post(answer(request, {{"role", "assistant"}, {"content", {{"type", "text"}, {"text", "ok"}}}}), session)
+                .status,
+            202);
+  const auto result = call->next_message();
+  ASSERT_TRUE(result);
+  EXPECT_EQ((*result)["result"]["content"][0]["text"], "LLM response: ok");
+}
+
 TEST_F(ClientRequestsTest, JsonResponseModeCannotCarryARequest) {
   auto config = test_config();
   config.response_mode = ResponseMode::json;
