@@ -229,7 +229,7 @@ PromptDefinition prompt(std::string name, std::string description, std::vector<s
 }
 
 void add_resources(ResourceRegistry& resources) {
-  auto fixed_text = [&](std::string uri, std::string name, std::string description, std::string text) {
+  auto fixed_text = [&](const std::string& uri, std::string name, std::string description, const std::string& text) {
     resources.add(resource(uri, std::move(name), std::move(description), "text/plain"),
                   [uri, text](const std::string&, const UriVariables&) {
                     return std::vector{ResourceContent::text_of(uri, "text/plain", text)};
