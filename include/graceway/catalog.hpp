@@ -12,6 +12,9 @@ struct Catalog {
   ToolRegistry tools;
   ResourceRegistry resources;
   PromptRegistry prompts;
+
+  // Whether any prompt argument or template variable offers completion (completion/complete).
+  [[nodiscard]] bool has_completions() const { return prompts.has_completions() || resources.has_completions(); }
 };
 
 }  // namespace graceway

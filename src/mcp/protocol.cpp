@@ -171,7 +171,7 @@ json initialize_result(const ServerInfo& info, std::string_view version, const C
   json capabilities = {{"tools", {{"listChanged", false}}}, {"logging", json::object()}};
   if (!catalog.resources.empty()) capabilities["resources"] = {{"subscribe", true}, {"listChanged", false}};
   if (!catalog.prompts.empty()) capabilities["prompts"] = {{"listChanged", false}};
-  if (catalog.prompts.has_completions() || catalog.resources.has_completions()) {
+  if (catalog.has_completions()) {
     capabilities["completions"] = json::object();
   }
   json result = {
@@ -206,8 +206,7 @@ void Dispatcher::handle_request(const std::shared_ptr<Session>& session, const j
         [this, request](const std::stop_token&) { return get_prompt(request); }, false, method);
     return;
   }
-  if (method == "completion/complete" &&
-      (catalog_.prompts.has_completions() || catalog_.resources.has_completions())) {
+  if (method == "completion/complete" && catalog_.has_completions()) {
     run(session, request, reply, std::move(guard), std::move(stop),
         [this, request](const std::stop_token&) { return complete(request); }, false, method);
     return;

@@ -57,11 +57,6 @@ std::vector<std::string> ReplyStream::unanswered() const {
   return {pending_.begin(), pending_.end()};
 }
 
-std::uint64_t ReplyStream::stream_number() const {
-  std::lock_guard lock(mu_);
-  return stream_;
-}
-
 bool ReplyStream::resumed() const {
   std::lock_guard lock(mu_);
   return successor_ != nullptr;

@@ -86,7 +86,6 @@ public:
   void delivered();
   // Keys of the responses still expected.
   [[nodiscard]] std::vector<std::string> unanswered() const;
-  [[nodiscard]] std::uint64_t stream_number() const;  // 0 when not resumable
 
   // --- the consumer (one HTTP thread) ------------------------------------------------------
   // Waits up to `wait` for output. data: `out` holds bytes to write; end: write nothing more.
