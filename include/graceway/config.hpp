@@ -47,11 +47,12 @@ struct ServerConfig {
   // last `event_log_size` events, at most `event_log_bytes` of them, for GET + Last-Event-ID
   // (size 0: off). A response stream delivered whole is not kept. `sse_retry` goes in the
   // priming event's retry: field (2025-11-25 sessions). A POST stream whose client left keeps its
-  // requests running for `resume_window` in case the client resumes; 0 cancels them at once.
+  // requests running for `resume_window` in case the client resumes (the spec: a disconnect
+  // SHOULD NOT by itself mean cancellation); 0 cancels them at once.
   std::size_t event_log_size = 256;
   std::size_t event_log_bytes = std::size_t{1} << 20;
   std::chrono::milliseconds sse_retry{1000};
-  std::chrono::milliseconds resume_window{0};
+  std::chrono::milliseconds resume_window{std::chrono::seconds(10)};
 
   // Threads and HTTP connections
   std::size_t http_threads = 256;                // most connections served at once

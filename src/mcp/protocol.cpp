@@ -423,11 +423,12 @@ void Dispatcher::handle_notification(Session& session, const jsonrpc::Message& n
   if (method == "notifications/cancelled") {
     const json& params = notification.params;
     const auto request_id = params.is_object() ? params.find("requestId") : params.end();
-    if (request_id == params.end()) return;
-    if (const auto id = jsonrpc::id_from_json(*request_id)) {
-      if (!session.cancel_request(jsonrpc::key_of(*id))) {
-        log()->debug("session {}: cancel for unknown or finished request ignored", session.id());
-      }
+    const auto id = request_id == params.end() ? std::nullopt : jsonrpc::id_from_json(*request_id);
+    if (!id) {
+      // The spec: invalid cancellations SHOULD be ignored. Logged for whoever wonders why a call ran on.
+      log()->debug("session {}: notifications/cancelled without a valid requestId ignored", session.id());
+    } else if (!session.cancel_request(jsonrpc::key_of(*id))) {
+      log()->debug("session {}: cancel for unknown or finished request ignored", session.id());
     }
     return;
   }

@@ -389,6 +389,8 @@ void HttpTransport::client_left(const std::weak_ptr<Session>& session, const std
   auto keys = live->unanswered();
   if (keys.empty()) return;
   if (config_.resume_window.count() > 0 && live->resumable()) {
+    log()->debug("session {}: client left a stream with {} request(s) unanswered; they keep running {} ms for a resume",
+                 s->id(), keys.size(), config_.resume_window.count());
     s->stop_unless_resumed(stream, std::move(keys), config_.resume_window);
   } else {
     s->stop_requests(keys);
@@ -474,22 +476,38 @@ void HttpTransport::handle_post(const Request& req, std::string_view body, Respo
   const auto headers = headers_of(req);
   const auto post = front::read_post(headers, body, policy_);
   if (post.refusal) return refuse(req, res, *post.refusal);
+  admit_post(req, headers, post, headers.session_id.value_or(""), PostEndpoint::streamable, res);
+}
+
+void HttpTransport::admit_post(const Request& req, const front::Headers& headers, const front::Post& post,
+                               std::string_view session_id, PostEndpoint endpoint, Response& res) {
+  const bool legacy = endpoint == PostEndpoint::legacy;
   const auto& decoded = post.decoded;
   const auto& request_id = post.request_id;
-  const auto session_id = headers.session_id.value_or("");
-
   for (int attempt = 0; attempt < kAdmissionAttempts; ++attempt) {
     auto target = look_up(session_id);
-    const auto decision = decide(Verb::post, post.body, target.lookup);
+    // At /messages a Streamable HTTP session has no stream to answer on: as if it did not exist.
+    if (legacy && target.session && target.session->transport() != SessionTransport::legacy_sse) {
+      target = {Lookup::unknown, nullptr};
+    }
+    const bool awaiting = legacy && target.session && target.session->awaiting_initialize();
+    const auto decision = decide(Verb::post, post.body, target.lookup, awaiting);
     switch (decision.action) {
       case Action::refuse:
         return refuse(res, decision.refusal, request_id, target.session.get());
       case Action::create_session:
         initialize(res, decoded.items.front(), post.format);
         return;
+      case Action::initialize_legacy:
+        if (!initialize_legacy(*target.session, decoded.items.front())) continue;  // another got there first
+        res.status = 202;
+        return;
       case Action::accept:
       case Action::handle:
-        if (auto refusal = front::check_protocol_version(headers, request_id)) return refuse(req, res, *refusal);
+        // The legacy transport predates MCP-Protocol-Version.
+        if (!legacy) {
+          if (auto refusal = front::check_protocol_version(headers, request_id)) return refuse(req, res, *refusal);
+        }
         if (decoded.batch && !mcp::allows_batches(target.session->protocol_version())) {
           return refuse(res, errc::batch_not_supported, std::nullopt);
         }
@@ -498,12 +516,14 @@ void HttpTransport::handle_post(const Request& req, std::string_view body, Respo
           res.status = 202;
           return;
         }
-        if (run_requests(res, target.session, decoded, post.format)) return;
-        continue;  // the session left open just now: look again
+        if (legacy ? !run_legacy_requests(target.session, decoded) : !run_requests(res, target.session, decoded, post.format)) {
+          continue;  // the session left open just now: look again
+        }
+        if (legacy) res.status = 202;  // the answers go on the session's stream
+        return;
       case Action::open_stream:
       case Action::end_session:
       case Action::open_legacy:
-      case Action::initialize_legacy:
         break;
     }
     break;
@@ -761,48 +781,9 @@ void HttpTransport::handle_messages(const Request& req, Response& res) {
   const auto headers = headers_of(req);
   const auto post = front::read_post(headers, req.body, policy_);
   if (post.refusal) return refuse(req, res, *post.refusal);
-  const auto& decoded = post.decoded;
-  const auto& request_id = post.request_id;
   const auto session_id = legacy_session_param(req);
-  if (session_id.empty()) return refuse(res, errc::session_param_required, request_id);
-
-  for (int attempt = 0; attempt < kAdmissionAttempts; ++attempt) {
-    auto target = look_up(session_id);
-    // A Streamable HTTP session has no stream here to answer on: as if it did not exist.
-    if (target.session && target.session->transport() != SessionTransport::legacy_sse) {
-      target = {Lookup::unknown, nullptr};
-    }
-    const bool awaiting = target.session && target.session->awaiting_initialize();
-    const auto decision = decide(Verb::post, post.body, target.lookup, awaiting);
-    switch (decision.action) {
-      case Action::refuse:
-        return refuse(res, decision.refusal, request_id, target.session.get());
-      case Action::initialize_legacy:
-        if (!initialize_legacy(*target.session, decoded.items.front())) continue;
-        res.status = 202;
-        return;
-      case Action::accept:
-      case Action::handle:
-        if (decoded.batch && !mcp::allows_batches(target.session->protocol_version())) {
-          return refuse(res, errc::batch_not_supported, std::nullopt);
-        }
-        if (decision.action == Action::accept) {
-          accept_messages(*target.session, decoded);
-          res.status = 202;
-          return;
-        }
-        if (!run_legacy_requests(target.session, decoded)) continue;  // left open just now
-        res.status = 202;
-        return;
-      case Action::create_session:
-      case Action::open_stream:
-      case Action::end_session:
-      case Action::open_legacy:
-        break;
-    }
-    break;
-  }
-  refuse(res, errc::session_not_found, request_id);
+  if (session_id.empty()) return refuse(res, errc::session_param_required, post.request_id);
+  admit_post(req, headers, post, session_id, PostEndpoint::legacy, res);
 }
 
 bool HttpTransport::initialize_legacy(Session& session, const jsonrpc::Message& request) {

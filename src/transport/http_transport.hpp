@@ -67,8 +67,15 @@ private:
 
   using Target = front::Target;
 
+  enum class PostEndpoint { streamable, legacy };
+
   void install_routes();
   void handle_post(const Request& req, std::string_view body, Response& res);
+  // The admission loop of every POST, at the endpoint and at the legacy /messages: look the
+  // session up, ask the admission table, act; a session that left `open` between the look-up and
+  // the run is looked up again.
+  void admit_post(const Request& req, const front::Headers& headers, const front::Post& post,
+                  std::string_view session_id, PostEndpoint endpoint, Response& res);
   void handle_get(const Request& req, Response& res);
   void handle_delete(const Request& req, Response& res);
   // Legacy HTTP+SSE (spec-checklist.md section 3; docs/legacy-sse.md).

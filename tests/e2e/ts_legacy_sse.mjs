@@ -5,48 +5,13 @@
 // (the legacy transport's DELETE); SIGTERM then drains and exits 0 with no error-level line.
 //
 // Usage: node ts_legacy_sse.mjs GRACEWAY_BINARY
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import assert from 'node:assert/strict';
+import { startGraceway, withTimeout } from './graceway_process.mjs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
 const binary = process.argv[2];
-const STEP_MS = 20000;
-
-function withTimeout(promise, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), STEP_MS);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-// Starts graceway on a free port; the helpers wait for log lines instead of sleeping.
-function startGraceway() {
-  const child = spawn(binary, ['--port', '0', '--log-level', 'debug', '--drain-timeout', '10s'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const lines = [];
-  const waiters = [];
-  createInterface({ input: child.stderr }).on('line', (line) => {
-    lines.push(line);
-    for (const w of [...waiters]) {
-      if (line.includes(w.needle)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(line);
-      }
-    }
-  });
-  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  const waitForLine = (needle) => {
-    const seen = lines.find((l) => l.includes(needle));
-    if (seen) return Promise.resolve(seen);
-    return withTimeout(new Promise((resolve) => waiters.push({ needle, resolve })), `log line "${needle}"`);
-  };
-  return { child, lines, exited, waitForLine };
-}
 
 async function connect(name, transport) {
   const client = new Client({ name, version: '1.0.0' });
@@ -56,7 +21,7 @@ async function connect(name, transport) {
   return { client, transport, errors };
 }
 
-const server = startGraceway();
+const server = startGraceway(binary);
 const summary = {};
 try {
   const listening = await server.waitForLine('listening on http://127.0.0.1:');

@@ -4,6 +4,7 @@
 
 #include <csignal>
 #include <regex>
+#include <set>
 
 #include "support/mcp_client.hpp"
 #include "support/process.hpp"
@@ -51,6 +52,28 @@ TEST(BinaryTest, SigtermDrainsTheRequestInFlightThenExitsZero) {
   EXPECT_NE(out.find("open -> draining (shutdown)"), std::string::npos) << out;
   EXPECT_NE(out.find("draining -> closed (drained)"), std::string::npos) << out;
   EXPECT_EQ(out.find(" error "), std::string::npos) << out;
+}
+
+TEST(BinaryTest, RealSessionIdsAreVisibleAsciiUniqueAndWork) {
+  // The in-process tests inject sequential ids; this checks the ids the shipped binary makes
+  // (spec: only visible ASCII 0x21-0x7E; the conformance check server-session-id-visible-ascii).
+  ChildProcess graceway(GRACEWAY_BINARY, {"--port", "0"});
+  const auto listening = graceway.wait_for_line("listening on http://127.0.0.1:");
+  ASSERT_TRUE(listening) << graceway.output();
+  McpClient client(port_from(*listening));
+  std::set<std::string> seen;
+  for (int i = 0; i < 64; ++i) {
+    const auto session = client.open_session();
+    ASSERT_FALSE(session.empty());
+    EXPECT_GE(session.size(), 32U) << "at least 128 bits, hex encoded: " << session;
+    for (const char c : session) {
+      EXPECT_TRUE(c >= 0x21 && c <= 0x7E) << "byte " << static_cast<int>(static_cast<unsigned char>(c)) << " in " << session;
+    }
+    EXPECT_TRUE(seen.insert(session).second) << "id issued twice: " << session;
+    EXPECT_EQ(client.post(McpClient::request(i, "ping"), session).status, 200) << "the id names its session";
+  }
+  graceway.signal(SIGTERM);
+  EXPECT_EQ(graceway.wait_exit(), 0) << graceway.output();
 }
 
 TEST(BinaryTest, ASecondSignalExitsAtOnce) {

@@ -113,8 +113,24 @@ TEST_F(DrainTest, JsonModeCompletesTheHttpRequestAtTheDeadline) {
   server.gates().release("s");
 }
 
-TEST_F(DrainTest, AClientThatDisconnectsMidStreamCancelsItsRequest) {
-  TestServer server;
+TEST_F(DrainTest, ByDefaultAClientThatDisconnectsMidStreamLeavesItsRequestRunning) {
+  TestServer server;  // the default --resume-window
+  auto client = server.client();
+  const auto session = client.open_session();
+  auto call = server.start_gate(session, "g", 6);
+  call->close();
+  EXPECT_TRUE(logs_.wait_for("client left a stream with 1 request(s) unanswered; they keep running 10000 ms"));
+  server.gates().release("g");
+  EXPECT_EQ(server.gates().wait_exited("g"), GateBoard::Outcome::released)
+      << "a disconnect is not a cancellation (spec: the client cancels with notifications/cancelled)";
+  EXPECT_EQ(server.server().session_state(session), SessionState::open);
+  EXPECT_EQ(client.post(McpClient::request(7, "ping"), session).status, 200);
+}
+
+TEST_F(DrainTest, WithNoResumeWindowAClientThatDisconnectsMidStreamCancelsItsRequest) {
+  auto config = test_config();
+  config.resume_window = 0ms;
+  TestServer server(config);
   auto client = server.client();
   const auto session = client.open_session();
   auto call = server.start_gate(session, "g", 6);
@@ -129,8 +145,10 @@ TEST_F(DrainTest, AClientThatDisconnectsMidStreamCancelsItsRequest) {
   EXPECT_EQ(client.post(McpClient::request(7, "ping"), session).status, 200);
 }
 
-TEST_F(DrainTest, AClientThatLeavesADrainingSessionLetsItClose) {
-  TestServer server;
+TEST_F(DrainTest, WithNoResumeWindowAClientThatLeavesADrainingSessionLetsItClose) {
+  auto config = test_config();
+  config.resume_window = 0ms;
+  TestServer server(config);
   auto client = server.client();
   const auto session = client.open_session();
   auto call = server.start_gate(session, "g", 8);

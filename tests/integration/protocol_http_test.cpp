@@ -30,6 +30,19 @@ TEST_F(ProtocolHttpTest, PingAnswersAnEmptyResultForNumberAndStringIds) {
   }
 }
 
+TEST_F(ProtocolHttpTest, PingIsAnsweredBeforeNotificationsInitialized) {
+  // Lifecycle: the server answers ping at any point, also between initialize and initialized.
+  const auto init = client_.post(McpClient::initialize(1));
+  ASSERT_EQ(init.status, 200);
+  const auto session = init.header("Mcp-Session-Id");
+  ASSERT_FALSE(session.empty());
+  const auto ping = client_.post(McpClient::request("early", "ping"), session);
+  ASSERT_EQ(ping.status, 200);
+  EXPECT_EQ(ping.response("early")["result"], json::object());
+  EXPECT_EQ(client_.post(McpClient::notification("notifications/initialized"), session).status, 202);
+  EXPECT_EQ(client_.post(McpClient::request(2, "ping"), session).response(2)["result"], json::object());
+}
+
 TEST_F(ProtocolHttpTest, ToolsListAndCall) {
   const auto list = client_.post(McpClient::request(1, "tools/list"), session_);
   const auto tools = list.response(1)["result"]["tools"];
@@ -67,6 +80,31 @@ TEST_F(ProtocolHttpTest, MalformedBodiesGet400WithJsonRpcErrors) {
   const auto empty_batch = client_.post_raw("[]", headers);
   EXPECT_EQ(empty_batch.status, 400);
   EXPECT_EQ(empty_batch.response(nullptr)["error"]["code"], -32600);
+}
+
+TEST_F(ProtocolHttpTest, BodiesThatAreNotUtf8Get400ParseError) {
+  // JSON-RPC messages MUST be UTF-8. Each body is valid JSON but for the bytes named.
+  const std::vector<std::pair<std::string, std::string>> bodies = {
+      {"a truncated two-byte sequence", "\xC3\x28"},
+      {"an overlong encoding of '/'", "\xC0\xAF"},
+      {"a UTF-16 surrogate", "\xED\xA0\x80"},
+      {"a lone continuation byte", "\x80"},
+      {"a byte that never occurs in UTF-8", "\xFF"},
+  };
+  for (const auto& [what, bytes] : bodies) {
+    const std::string body = R"({"jsonrpc":"2.0","id":60,"method":"tools/call","params":{"name":"echo","arguments":{"text":")" +
+                             bytes + R"("}}})";
+    const auto reply = client_.post_raw(body, McpClient::mcp_headers(session_));
+    EXPECT_EQ(reply.status, 400) << what;
+    ASSERT_EQ(reply.messages.size(), 1U) << what << ": the error body is itself valid JSON: " << reply.body;
+    EXPECT_EQ(reply.response(nullptr)["error"]["code"], -32700) << what;
+  }
+  const auto outside_strings = client_.post_raw("{\"jsonrpc\":\"2.0\",\xFF\"id\":61,\"method\":\"ping\"}",
+                                                McpClient::mcp_headers(session_));
+  EXPECT_EQ(outside_strings.status, 400);
+  EXPECT_EQ(outside_strings.response(nullptr)["error"]["code"], -32700);
+  const auto valid = client_.post(McpClient::tool_call(62, "echo", {{"text", "h\u00e9 \u2713 \U0001F600"}}), session_);
+  EXPECT_EQ(valid.response(62)["result"]["content"][0]["text"], "h\u00e9 \u2713 \U0001F600") << "real UTF-8 passes unchanged";
 }
 
 TEST_F(ProtocolHttpTest, DeeplyNestedBodiesGet400AndTheServerStaysUp) {
@@ -172,6 +210,35 @@ TEST_F(ProtocolHttpTest, NotificationsGet202AndAnEmptyBody) {
   EXPECT_TRUE(reply.body.empty());
   const auto unknown = client_.post(McpClient::notification("notifications/cancelled", {{"requestId", 999}}), session_);
   EXPECT_EQ(unknown.status, 202) << "cancelling an unknown request is ignored";
+}
+
+TEST_F(ProtocolHttpTest, MalformedCancellationsAreIgnored) {
+  auto call = server_.start_gate(session_, "g", 50);
+  const auto cancelled_before = server_.server().metrics().tool_calls_cancelled.load();
+  const std::vector<json> params = {
+      nullptr,                                  // no params at all
+      json::object(),                           // no requestId
+      {{"requestId", nullptr}},                 // null is never a request id
+      {{"requestId", json{{"id", 50}}}},        // an object
+      {{"requestId", json::array({50})}},       // an array
+      {{"requestId", true}},                    // a boolean
+      {{"requestId", 50.5}},                    // a fraction
+      {{"requestId", "50"}},                    // a string: a different id from the number 50
+      {{"requestId", 51}, {"reason", 7}},       // an id nothing runs under, and an odd reason
+  };
+  for (const auto& p : params) {
+    const auto reply = client_.post(McpClient::notification("notifications/cancelled", p), session_);
+    EXPECT_EQ(reply.status, 202) << p.dump();
+    EXPECT_TRUE(reply.body.empty()) << p.dump();
+  }
+  // Cancellation takes effect before the 202, so none of the above stopped anything.
+  EXPECT_EQ(server_.server().metrics().tool_calls_cancelled.load(), cancelled_before);
+  EXPECT_TRUE(logs_.wait_for("notifications/cancelled without a valid requestId ignored"));
+  server_.gates().release("g");
+  EXPECT_EQ(server_.gates().wait_exited("g"), GateBoard::Outcome::released);
+  const auto rest = call->read_all();
+  ASSERT_FALSE(rest.empty());
+  EXPECT_EQ(rest.back()["result"]["content"][0]["text"], "released g");
 }
 
 TEST_F(ProtocolHttpTest, BatchesOnlyOn20250326Sessions) {

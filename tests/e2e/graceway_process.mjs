@@ -1,0 +1,41 @@
+// What the e2e scripts share: a bounded wait on a promise, and the real graceway binary started on
+// a free port whose log lines can be awaited (the scripts wait for lines instead of sleeping).
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+const STEP_MS = 20000;
+
+// Rejects with "timed out: <what>" when `promise` takes longer than one step.
+export function withTimeout(promise, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), STEP_MS);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+// Starts `binary` on a free port with debug logs and a 10 s drain window.
+// Returns { child, lines, exited, waitForLine(needle) }.
+export function startGraceway(binary) {
+  const child = spawn(binary, ['--port', '0', '--log-level', 'debug', '--drain-timeout', '10s'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const lines = [];
+  const waiters = [];
+  createInterface({ input: child.stderr }).on('line', (line) => {
+    lines.push(line);
+    for (const w of [...waiters]) {
+      if (line.includes(w.needle)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(line);
+      }
+    }
+  });
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const waitForLine = (needle) => {
+    const seen = lines.find((l) => l.includes(needle));
+    if (seen) return Promise.resolve(seen);
+    return withTimeout(new Promise((resolve) => waiters.push({ needle, resolve })), `log line "${needle}"`);
+  };
+  return { child, lines, exited, waitForLine };
+}
