@@ -88,7 +88,7 @@ public:
   // Ends the HTTP response that carries this call while the call goes on (SEP-1699 polling): the
   // client reconnects with GET + Last-Event-ID and receives what the call sends afterwards,
   // its result included. False when the stream cannot be resumed (JSON response mode,
-  // resumability off, client gone).
+  // resumability off, client gone, or a session older than 2025-11-25, which may not be polled).
   virtual bool close_stream() = 0;
 
   [[nodiscard]] bool cancelled() const { return stop_token().stop_requested(); }

@@ -98,7 +98,11 @@ public:
     return {ClientReply::Status::cancelled, nullptr, "cancelled while waiting for the client"};
   }
 
-  bool close_stream() override { return reply_->cut(); }
+  bool close_stream() override {
+    // Before 2025-11-25 the server SHOULD NOT end a stream before its response, and the client
+    // has no priming event id or retry: to come back with.
+    return sends_priming_event(session_->protocol_version()) && reply_->cut();
+  }
 
 private:
   // The client capability a server-to-client request needs; empty when none.

@@ -209,6 +209,45 @@ TEST_F(LegacySseTest, TheOriginPolicyIsTheMcpEndpoints) {
   EXPECT_EQ(legacy.next()["id"], 2) << "the session is unaffected";
 }
 
+TEST_F(LegacySseTest, TheHostCheckGuardsBothLegacyEndpoints) {
+  TestServer server;
+  LegacyClient legacy(server.port());
+  legacy.initialize();
+  McpClient http(server.port());
+  const auto get = http.send("GET", "/sse", {{"Accept", "text/event-stream"}, {"Host", "evil.example.com"}});
+  EXPECT_EQ(get.status, 403);
+  EXPECT_EQ(get.response(nullptr)["error"]["code"], -32000);
+  const auto post = http.send("POST", legacy.endpoint(), {{"Content-Type", "application/json"}, {"Host", "evil.example.com"}},
+                              McpClient::request(1, "ping").dump());
+  EXPECT_EQ(post.status, 403);
+  EXPECT_EQ(legacy.post(McpClient::request(2, "ping")).status, 202);
+  EXPECT_EQ(legacy.next()["id"], 2) << "the refused ping never reached the session";
+}
+
+TEST_F(LegacySseTest, NoBatchesNoDeleteNoEventIdsAndNoVersionHeader) {
+  // 2024-11-05's transport has none of the later revisions' batches-on-Streamable, DELETE,
+  // resumability or MCP-Protocol-Version.
+  TestServer server;
+  LegacyClient legacy(server.port());
+  legacy.initialize();
+  const auto batch = legacy.post_raw(json::array({McpClient::request(1, "ping")}).dump());
+  EXPECT_EQ(batch.status, 400);
+  EXPECT_EQ(batch.response(nullptr)["error"]["code"], -32600);
+
+  McpClient http(server.port());
+  const auto del = http.send("DELETE", "/sse", {});
+  EXPECT_EQ(del.status, 405) << "the stream's end is the legacy DELETE";
+
+  const auto odd_version = http.send("POST", legacy.endpoint(),
+                                     {{"Content-Type", "application/json"}, {"MCP-Protocol-Version", "1999-01-01"}},
+                                     McpClient::request(2, "ping").dump());
+  EXPECT_EQ(odd_version.status, 202) << "the header does not exist in this transport";
+  const auto event = legacy.stream().next_event();
+  ASSERT_TRUE(event);
+  EXPECT_EQ(json::parse(event->data)["id"], 2);
+  EXPECT_TRUE(event->id.empty()) << "no event ids: nothing to resume";
+}
+
 TEST_F(LegacySseTest, ServerToClientRequestsGoOutOnTheStreamAndTheirAnswersArePosted) {
   TestServer server;
   LegacyClient legacy(server.port());

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <stdexcept>
+
+#include "graceway/catalog.hpp"
 #include "support/log_capture.hpp"
 #include "support/mcp_client.hpp"
 #include "support/test_server.hpp"
@@ -80,6 +83,31 @@ TEST_F(ProtocolHttpTest, MalformedBodiesGet400WithJsonRpcErrors) {
   const auto empty_batch = client_.post_raw("[]", headers);
   EXPECT_EQ(empty_batch.status, 400);
   EXPECT_EQ(empty_batch.response(nullptr)["error"]["code"], -32600);
+
+  // Envelopes JSON-RPC 2.0 and MCP forbid: each is -32600, with the id when it can be read.
+  const std::vector<std::pair<std::string, json>> envelopes = {
+      {R"({"jsonrpc":"1.0","id":1,"method":"ping"})", 1},
+      {R"({"id":2,"method":"ping"})", 2},
+      {R"({"jsonrpc":"2.0","id":1.5,"method":"ping"})", nullptr},
+      {R"({"jsonrpc":"2.0","id":true,"method":"ping"})", nullptr},
+      {R"({"jsonrpc":"2.0","id":3,"method":7})", 3},
+      {R"({"jsonrpc":"2.0","id":4,"result":{},"error":{"code":1,"message":"x"}})", 4},
+      {R"("ping")", nullptr},
+  };
+  for (const auto& [body, id] : envelopes) {
+    const auto reply = client_.post_raw(body, headers);
+    EXPECT_EQ(reply.status, 400) << body;
+    EXPECT_EQ(reply.response(id)["error"]["code"], -32600) << body << " -> " << reply.body;
+  }
+
+  // [] on a 2025-03-26 session, where batches are allowed: still one error object, not an array.
+  const auto old_session = client_.open_session("2025-03-26");
+  const auto old_empty = client_.post_raw("[]", McpClient::mcp_headers(old_session));
+  EXPECT_EQ(old_empty.status, 400);
+  const auto parsed = json::parse(old_empty.body, nullptr, false);
+  ASSERT_TRUE(parsed.is_object()) << old_empty.body;
+  EXPECT_EQ(parsed["error"]["code"], -32600);
+  EXPECT_TRUE(parsed["id"].is_null());
 }
 
 TEST_F(ProtocolHttpTest, BodiesThatAreNotUtf8Get400ParseError) {
@@ -142,6 +170,9 @@ TEST_F(ProtocolHttpTest, ProtocolVersionHeader) {
   EXPECT_EQ(bad.status, 400);
   EXPECT_EQ(bad.response(11)["error"]["data"]["requested"], "1999-01-01");
   EXPECT_EQ(client_.del(session_, {{"MCP-Protocol-Version", "1999-01-01"}}).status, 400);
+  const auto malformed = client_.post(McpClient::request(13, "ping"), session_, {{"MCP-Protocol-Version", "latest"}});
+  EXPECT_EQ(malformed.status, 400) << "a value that is not a version at all";
+  EXPECT_EQ(malformed.response(13)["error"]["data"]["requested"], "latest");
   // Not required on initialize.
   EXPECT_EQ(client_.post(McpClient::initialize(12)).status, 200);
 }
@@ -275,6 +306,48 @@ TEST_F(ProtocolHttpTest, ARequestIdStillInFlightCannotBeReused) {
   EXPECT_EQ(call->read_all().size(), 1U);
 }
 
+TEST_F(ProtocolHttpTest, IntegerProgressTokensComeBackAsIntegers) {
+  const auto reply = client_.post(McpClient::tool_call(70, "sleep", {{"ms", 150}}, 7), session_);
+  ASSERT_EQ(reply.status, 200);
+  int progress = 0;
+  for (const auto& m : reply.messages) {
+    if (m.value("method", "") != "notifications/progress") continue;
+    ++progress;
+    EXPECT_TRUE(m["params"]["progressToken"].is_number_integer()) << m.dump();
+    EXPECT_EQ(m["params"]["progressToken"], 7);
+  }
+  EXPECT_GE(progress, 1) << reply.body;
+  EXPECT_EQ(reply.response(70)["result"]["content"][0]["text"], "slept 150 ms");
+}
+
+TEST(HandlerFailureTest, AThrowingToolIsAToolErrorAndAThrowingReaderIsInternalError) {
+  LogCapture logs;
+  TestServer server(test_config(), [](Catalog& catalog) {
+    ToolDefinition tool;
+    tool.name = "explode";
+    tool.description = "throws";
+    catalog.tools.add(tool, [](ToolContext&) -> ToolResult { throw std::runtime_error("boom"); });
+    ResourceDefinition resource;
+    resource.uri = "test://explodes";
+    resource.name = "explodes";
+    catalog.resources.add(resource, [](const std::string&, const UriVariables&) -> std::vector<ResourceContent> {
+      throw std::runtime_error("disk on fire");
+    });
+  });
+  auto client = server.client();
+  const auto session = client.open_session();
+  const auto tool = client.post(McpClient::tool_call(1, "explode", json::object()), session);
+  ASSERT_EQ(tool.status, 200);
+  EXPECT_EQ(tool.response(1)["result"]["isError"], true) << "a tool's failure is a result the model can read";
+  EXPECT_EQ(tool.response(1)["result"]["content"][0]["text"], "tool failed: boom");
+  const auto read = client.post(McpClient::request(2, "resources/read", {{"uri", "test://explodes"}}), session);
+  ASSERT_EQ(read.status, 200) << "the failure is the request's, not the HTTP exchange's";
+  EXPECT_EQ(read.response(2)["error"]["code"], -32603);
+  EXPECT_EQ(client.post(McpClient::request(3, "ping"), session).status, 200) << "the session is unharmed";
+  EXPECT_TRUE(logs.wait_for("tool explode threw: boom"));
+  EXPECT_TRUE(logs.errors().empty()) << "a handler's failure is a warning, not an error of the server";
+}
+
 TEST_F(ProtocolHttpTest, JsonResponseMode) {
   auto config = test_config();
   config.response_mode = ResponseMode::json;
@@ -286,6 +359,23 @@ TEST_F(ProtocolHttpTest, JsonResponseMode) {
   EXPECT_EQ(reply.header("Content-Type"), "application/json");
   ASSERT_EQ(reply.messages.size(), 1U) << "progress has no stream to go to";
   EXPECT_EQ(reply.response(31)["result"]["content"][0]["text"], "slept 20 ms");
+}
+
+TEST_F(ProtocolHttpTest, CancellingInJsonModeStillFinishesTheHttpRequest) {
+  auto config = test_config();
+  config.response_mode = ResponseMode::json;
+  TestServer json_server(config);
+  auto client = json_server.client();
+  const auto session = client.open_session();
+  auto call = json_server.start_gate(session, "j", 80);
+  EXPECT_EQ(call->header("Content-Type"), "application/json");
+  EXPECT_EQ(client.post(McpClient::notification("notifications/cancelled", {{"requestId", 80}}), session).status, 202);
+  EXPECT_EQ(json_server.gates().wait_exited("j"), GateBoard::Outcome::cancelled);
+  ASSERT_TRUE(call->read_all().empty());  // a JSON body, not SSE events
+  ASSERT_TRUE(call->ended()) << "the exchange is finished, not left hanging";
+  const auto body = json::parse(call->body_so_far());
+  EXPECT_EQ(body["id"], 80);
+  EXPECT_EQ(body["error"]["code"], -32000);
 }
 
 TEST_F(ProtocolHttpTest, HealthReadinessAndMetrics) {

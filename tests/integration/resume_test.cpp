@@ -63,6 +63,7 @@ TEST_F(ResumeTest, StreamsStartWithAPrimingEventAndNumberTheirEvents) {
   const auto get_priming = get->next_event();
   ASSERT_TRUE(get_priming);
   EXPECT_TRUE(get_priming->data.empty());
+  EXPECT_EQ(get_priming->retry_ms, 1000U) << "the GET stream's priming event carries retry: too";
   ASSERT_TRUE(server.server().notify(session, McpClient::notification("notifications/tools/list_changed")));
   const auto note = get->next_event();
   ASSERT_TRUE(note);
@@ -268,6 +269,73 @@ TEST_F(ResumeTest, AToolCanEndItsStreamAndTheClientFetchesTheRest) {
   EXPECT_EQ((*result)["id"], 1);
   EXPECT_NE((*result)["result"]["content"][0]["text"].get<std::string>().find("Reconnection test completed"),
             std::string::npos);
+}
+
+TEST_F(ResumeTest, AnotherSessionsEventIdReplaysNothing) {
+  TestServer server;
+  auto client = server.client();
+  const auto a = client.open_session();
+  const auto b = client.open_session();
+  auto get_a = server.open_get_stream(a);
+  const auto a_priming = get_a->next_event();
+  ASSERT_TRUE(a_priming);
+  ASSERT_TRUE(server.server().notify(a, McpClient::notification("notifications/tools/list_changed")));
+  ASSERT_TRUE(get_a->next_event());
+
+  int status = 0;
+  auto on_b = resume(server, b, a_priming->id, status);
+  ASSERT_EQ(status, 200) << "an id the session does not know opens a plain standalone stream";
+  const auto b_priming = on_b->next_event();
+  ASSERT_TRUE(b_priming);
+  EXPECT_TRUE(b_priming->data.empty()) << "B's own priming event, not A's notification";
+  ASSERT_TRUE(server.server().notify(b, McpClient::notification("notifications/prompts/list_changed")));
+  const auto note = on_b->next_event();
+  ASSERT_TRUE(note);
+  EXPECT_EQ(json::parse(note->data)["method"], "notifications/prompts/list_changed") << "nothing of A's was replayed";
+  EXPECT_EQ(id_of(*note).stream, id_of(*b_priming).stream);
+}
+
+TEST_F(ResumeTest, EachMessageGoesOnOneStreamOnly) {
+  // Spec 1.4: a message is sent on one of the connected streams, never broadcast. The call's
+  // progress and result stay on its POST stream; a server notification goes on the GET stream.
+  TestServer server;
+  auto client = server.client();
+  const auto session = client.open_session();
+  auto get = server.open_get_stream(session);
+  ASSERT_TRUE(get->next_event());  // priming
+  auto call = server.start_call(session, McpClient::tool_call(1, "sleep", {{"ms", 200}}, "p"));
+  ASSERT_TRUE(call->next_event());  // priming
+  const auto progress = call->next_message();
+  ASSERT_TRUE(progress);
+  EXPECT_EQ((*progress)["method"], "notifications/progress");
+  ASSERT_TRUE(server.server().notify(session, McpClient::notification("notifications/tools/list_changed")));
+  const auto rest = call->read_all();
+  ASSERT_FALSE(rest.empty());
+  EXPECT_EQ(rest.back()["result"]["content"][0]["text"], "slept 200 ms");
+  for (const auto& m : rest) EXPECT_NE(m.value("method", ""), "notifications/tools/list_changed") << m.dump();
+  const auto note = get->next_message();
+  ASSERT_TRUE(note);
+  EXPECT_EQ((*note)["method"], "notifications/tools/list_changed") << "the first message on GET is the notification";
+  ASSERT_TRUE(server.server().notify(session, McpClient::notification("notifications/prompts/list_changed")));
+  const auto next = get->next_message();
+  ASSERT_TRUE(next);
+  EXPECT_EQ((*next)["method"], "notifications/prompts/list_changed") << "no progress or result came onto GET in between";
+}
+
+TEST_F(ResumeTest, SessionsOlderThan20251125AreNeverClosedBeforeTheirResponse) {
+  // 2025-03-26 and 2025-06-18: the server SHOULD NOT close the stream before the response, and
+  // those clients get no priming event to resume from. The call ends on its own stream.
+  TestServer server;
+  auto client = server.client();
+  for (const std::string version : {"2025-03-26", "2025-06-18"}) {
+    const auto session = client.open_session(version);
+    ASSERT_FALSE(session.empty()) << version;
+    const auto reply = client.post(McpClient::tool_call(1, "test_reconnection", json::object()), session);
+    ASSERT_EQ(reply.status, 200) << version;
+    ASSERT_EQ(reply.messages.size(), 1U) << version << ": " << reply.body;
+    EXPECT_EQ(reply.response(1)["result"]["isError"], true) << version;
+    EXPECT_EQ(reply.response(1)["result"]["content"][0]["text"], "this call's stream cannot be resumed") << version;
+  }
 }
 
 TEST_F(ResumeTest, WithTheLogOffEventsCarryNoIds) {

@@ -23,11 +23,12 @@ ServerConfig test_config() {
   return config;
 }
 
-TestServer::TestServer(ServerConfig config) : config_(std::move(config)) {
+TestServer::TestServer(ServerConfig config, const std::function<void(Catalog&)>& extend) : config_(std::move(config)) {
   Catalog catalog;
   add_demo_tools(catalog.tools);
   gates_.install(catalog.tools);
   add_conformance_set(catalog);
+  if (extend) extend(catalog);
   Server::Options options;
   options.session_ids = std::make_shared<SequentialSessionIds>("test-session-");
   server_ = std::make_unique<Server>(config_, std::move(catalog), std::move(options));

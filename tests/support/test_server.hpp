@@ -3,8 +3,10 @@
 // conformance set (tools, resources, prompts, completions).
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 
+#include "graceway/catalog.hpp"
 #include "graceway/config.hpp"
 #include "graceway/server.hpp"
 #include "support/gates.hpp"
@@ -18,7 +20,8 @@ ServerConfig test_config();
 
 class TestServer {
 public:
-  explicit TestServer(ServerConfig config = test_config());
+  // `extend` adds to the catalog (tools, resources, prompts) before the server starts.
+  explicit TestServer(ServerConfig config = test_config(), const std::function<void(Catalog&)>& extend = {});
   ~TestServer();  // releases every gate, then stops the server
   TestServer(const TestServer&) = delete;
   TestServer& operator=(const TestServer&) = delete;
