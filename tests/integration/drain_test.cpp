@@ -145,6 +145,21 @@ TEST_F(DrainTest, WithNoResumeWindowAClientThatDisconnectsMidStreamCancelsItsReq
   EXPECT_EQ(client.post(McpClient::request(7, "ping"), session).status, 200);
 }
 
+TEST_F(DrainTest, WithResumabilityOffADisconnectCancelsAtOnce) {
+  // --event-log-size 0: no event ids, so nothing could resume the stream; waiting would only
+  // hold a worker for a result nobody can fetch.
+  auto config = test_config();
+  config.event_log_size = 0;
+  TestServer server(config);
+  auto client = server.client();
+  const auto session = client.open_session();
+  auto call = server.start_gate(session, "g", 6);
+  call->close();
+  EXPECT_EQ(server.gates().wait_exited("g"), GateBoard::Outcome::cancelled);
+  EXPECT_TRUE(logs_.wait_for("client left, 1 request(s) cancelled"));
+  EXPECT_EQ(logs_.count("they keep running"), 0U);
+}
+
 TEST_F(DrainTest, WithNoResumeWindowAClientThatLeavesADrainingSessionLetsItClose) {
   auto config = test_config();
   config.resume_window = 0ms;
