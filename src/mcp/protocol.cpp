@@ -314,9 +314,10 @@ void Dispatcher::run(const std::shared_ptr<Session>& session, const jsonrpc::Mes
                job = std::move(job)]() mutable {
     if (stop.stop_requested()) {
       // Cancelled (client, deadline or cancellation) while waiting for a worker: nobody can
-      // receive the result, so the handler does not run at all.
-      log()->debug("session {}: {} ({}) cancelled before it started", session_id, method, key);
+      // receive the result, so the handler does not run at all. Released before the log line,
+      // so whoever reads the line finds the request no longer in flight.
       held->release();
+      log()->debug("session {}: {} ({}) cancelled before it started", session_id, method, key);
       return;
     }
     json response;
