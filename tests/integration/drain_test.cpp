@@ -16,6 +16,24 @@ class DrainTest : public ::testing::Test {
 protected:
   void TearDown() override { EXPECT_TRUE(logs_.errors().empty()) << logs_.errors().front().text; }
 
+  // A client drops the stream of a running call on a server configured so that nothing waits for
+  // a resume: the call is cancelled at once, its response dropped and counted, the session fine.
+  void expect_a_disconnect_cancels_at_once(const ServerConfig& config) {
+    TestServer server(config);
+    auto client = server.client();
+    const auto session = client.open_session();
+    auto call = server.start_gate(session, "g", 6);
+    call->close();
+
+    EXPECT_EQ(server.gates().wait_exited("g"), GateBoard::Outcome::cancelled);
+    EXPECT_TRUE(logs_.wait_for("client left, 1 request(s) cancelled"));
+    EXPECT_EQ(logs_.count("they keep running"), 0U);
+    EXPECT_TRUE(logs_.wait_for("dropped: already answered or client gone"));
+    EXPECT_EQ(server.server().metrics().dropped_writes.load(), 1U);
+    EXPECT_EQ(server.server().session_state(session), SessionState::open);
+    EXPECT_EQ(client.post(McpClient::request(7, "ping"), session).status, 200);
+  }
+
   LogCapture logs_;
 };
 
@@ -130,19 +148,7 @@ TEST_F(DrainTest, ByDefaultAClientThatDisconnectsMidStreamLeavesItsRequestRunnin
 TEST_F(DrainTest, WithNoResumeWindowAClientThatDisconnectsMidStreamCancelsItsRequest) {
   auto config = test_config();
   config.resume_window = 0ms;
-  TestServer server(config);
-  auto client = server.client();
-  const auto session = client.open_session();
-  auto call = server.start_gate(session, "g", 6);
-  call->close();
-
-  EXPECT_EQ(server.gates().wait_exited("g"), GateBoard::Outcome::cancelled);
-  EXPECT_TRUE(logs_.wait_for("client left, 1 request(s) cancelled"));
-  EXPECT_TRUE(logs_.wait_for("dropped: already answered or client gone"));
-  EXPECT_EQ(server.server().metrics().dropped_writes.load(), 1U);
-  // The session itself is fine.
-  EXPECT_EQ(server.server().session_state(session), SessionState::open);
-  EXPECT_EQ(client.post(McpClient::request(7, "ping"), session).status, 200);
+  expect_a_disconnect_cancels_at_once(config);
 }
 
 TEST_F(DrainTest, WithResumabilityOffADisconnectCancelsAtOnce) {
@@ -150,14 +156,7 @@ TEST_F(DrainTest, WithResumabilityOffADisconnectCancelsAtOnce) {
   // hold a worker for a result nobody can fetch.
   auto config = test_config();
   config.event_log_size = 0;
-  TestServer server(config);
-  auto client = server.client();
-  const auto session = client.open_session();
-  auto call = server.start_gate(session, "g", 6);
-  call->close();
-  EXPECT_EQ(server.gates().wait_exited("g"), GateBoard::Outcome::cancelled);
-  EXPECT_TRUE(logs_.wait_for("client left, 1 request(s) cancelled"));
-  EXPECT_EQ(logs_.count("they keep running"), 0U);
+  expect_a_disconnect_cancels_at_once(config);
 }
 
 TEST_F(DrainTest, WithNoResumeWindowAClientThatLeavesADrainingSessionLetsItClose) {

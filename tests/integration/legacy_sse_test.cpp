@@ -194,34 +194,24 @@ TEST_F(LegacySseTest, UnknownOrMissingSessionIsRefusedFromTheErrorTable) {
   EXPECT_EQ(get.header("Allow"), "POST");
 }
 
-TEST_F(LegacySseTest, TheOriginPolicyIsTheMcpEndpoints) {
+TEST_F(LegacySseTest, TheDnsRebindingDefenceOfTheMcpEndpointGuardsBothLegacyEndpoints) {
   TestServer server;
   LegacyClient legacy(server.port());
   legacy.initialize();
   McpClient http(server.port());
-  const auto get = http.send("GET", "/sse", {{"Accept", "text/event-stream"}, {"Origin", "https://evil.example"}});
-  EXPECT_EQ(get.status, 403);
-  const auto post = http.send("POST", legacy.endpoint(),
-                              {{"Content-Type", "application/json"}, {"Origin", "https://evil.example"}},
-                              McpClient::request(1, "ping").dump());
-  EXPECT_EQ(post.status, 403);
-  EXPECT_EQ(legacy.post(McpClient::request(2, "ping")).status, 202);
-  EXPECT_EQ(legacy.next()["id"], 2) << "the session is unaffected";
-}
-
-TEST_F(LegacySseTest, TheHostCheckGuardsBothLegacyEndpoints) {
-  TestServer server;
-  LegacyClient legacy(server.port());
-  legacy.initialize();
-  McpClient http(server.port());
-  const auto get = http.send("GET", "/sse", {{"Accept", "text/event-stream"}, {"Host", "evil.example.com"}});
-  EXPECT_EQ(get.status, 403);
-  EXPECT_EQ(get.response(nullptr)["error"]["code"], -32000);
-  const auto post = http.send("POST", legacy.endpoint(), {{"Content-Type", "application/json"}, {"Host", "evil.example.com"}},
-                              McpClient::request(1, "ping").dump());
-  EXPECT_EQ(post.status, 403);
-  EXPECT_EQ(legacy.post(McpClient::request(2, "ping")).status, 202);
-  EXPECT_EQ(legacy.next()["id"], 2) << "the refused ping never reached the session";
+  int next_id = 1;
+  for (const auto& [name, forged] : std::vector<std::pair<std::string, std::string>>{
+           {"Origin", "https://evil.example"}, {"Host", "evil.example.com"}}) {
+    const auto get = http.send("GET", "/sse", {{"Accept", "text/event-stream"}, {name, forged}});
+    EXPECT_EQ(get.status, 403) << name;
+    EXPECT_EQ(get.response(nullptr)["error"]["code"], -32000) << name;
+    const auto post = http.send("POST", legacy.endpoint(), {{"Content-Type", "application/json"}, {name, forged}},
+                                McpClient::request(next_id++, "ping").dump());
+    EXPECT_EQ(post.status, 403) << name;
+    const auto id = next_id++;
+    EXPECT_EQ(legacy.post(McpClient::request(id, "ping")).status, 202) << name;
+    EXPECT_EQ(legacy.next()["id"], id) << name << ": the refused ping never reached the session";
+  }
 }
 
 TEST_F(LegacySseTest, NoBatchesNoDeleteNoEventIdsAndNoVersionHeader) {
