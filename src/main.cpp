@@ -4,6 +4,7 @@
 #include <iostream>
 #include <list>
 #include <string>
+#include <utility>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
@@ -12,6 +13,7 @@
 #include "graceway/conformance_tools.hpp"
 #include "graceway/demo_tools.hpp"
 #include "graceway/duration.hpp"
+#include "graceway/http_options.hpp"
 #include "graceway/logging.hpp"
 #include "graceway/server.hpp"
 
@@ -42,10 +44,22 @@ CLI::Validator size_validator() {
       "SIZE");
 }
 
+// Flags of the thread-per-connection HTTP layer (before 0.2.0) and what replaces each.
+constexpr std::pair<const char*, const char*> kRemovedFlags[] = {
+    {"--http-threads", "connections no longer take a thread each; see --io-threads and --max-connections"},
+    {"--http-queue", "there is no connection queue any more; see --max-connections"},
+    {"--http-queue-timeout", "there is no connection queue any more; see --max-connections"},
+    {"--disconnect-check-interval", "a client that leaves is noticed at once; nothing replaces it"},
+    {"--get-stream-check-interval", "a client that leaves is noticed at once; nothing replaces it"},
+    {"--http-read-timeout", "use --http-header-timeout and --http-body-timeout"},
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
   graceway::ServerConfig config;
+  graceway::HttpOptions http;
+  std::string max_header = std::to_string(http.max_header_bytes);
   std::string tools = "demo";
   std::string response_mode = "sse";
   std::string legacy_sse = "on";
@@ -117,10 +131,6 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   duration("--keepalive-interval", config.keepalive_interval, "SSE comment on idle streams after this long (0: off)");
-  duration("--disconnect-check-interval", config.disconnect_check_interval,
-           "How often an idle POST response stream checks that its client is still there");
-  duration("--get-stream-check-interval", config.get_stream_check_interval,
-           "How often an idle GET stream checks that its client is still there");
   app.add_option("--event-log-size", config.event_log_size,
                  "SSE events each session keeps for clients resuming with Last-Event-ID (0: no resumability)")
       ->capture_default_str();
@@ -131,27 +141,46 @@ int main(int argc, char** argv) {
   duration("--resume-window", config.resume_window,
            "How long a call whose client left its stream keeps running for a resume (0: cancel at once)");
 
-  app.add_option("--http-threads", config.http_threads, "Most connections served at once")
-      ->check(CLI::Range(2, 100000))
-      ->capture_default_str();
-  app.add_option("--http-queue", config.http_queue, "Connections waiting for a thread before new ones get 503")
-      ->capture_default_str();
-  duration("--http-queue-timeout", config.http_queue_timeout,
-           "Longest a connection waits in that queue before it gets 503");
   app.add_option("--tool-threads", config.tool_threads, "Threads that run tool handlers")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
   duration("--client-request-timeout", config.client_request_timeout,
            "How long a tool waits for the client to answer a sampling or elicitation request");
-  duration("--http-keepalive-timeout", config.http_keepalive_timeout, "Idle time before a keep-alive connection closes");
-  app.add_option("--http-keepalive-requests", config.http_keepalive_requests, "Requests per keep-alive connection")
+  app.add_option("--io-threads", http.io_threads,
+                 "Event-loop threads that accept, parse and write (0: 1 on two cores or fewer, else cores - 1)")
+      ->check(CLI::Range(0, 1024))
+      ->capture_default_str();
+  app.add_option("--max-connections", http.max_connections,
+                 "Most open connections; one more is answered 503 + Retry-After and closed")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  duration("--http-read-timeout", config.http_read_timeout, "Time allowed to receive a request");
-  duration("--http-write-timeout", config.http_write_timeout, "Time allowed for one write to a client");
-  app.add_option("--listen-backlog", config.listen_backlog, "Pending connections the kernel may hold")
+  app.add_option("--max-header-bytes", max_header, "Largest request line plus headers; larger gets 431")
+      ->check(size_validator())
+      ->capture_default_str();
+  duration("--http-header-timeout", http.header_timeout,
+           "A request head must arrive within this of its first byte (slow clients are cut off)");
+  duration("--http-body-timeout", http.body_timeout, "A request body must arrive within this of its head");
+  duration("--http-keepalive-timeout", http.keepalive_timeout,
+           "Idle time before a keep-alive connection closes (keep it above your balancer's)");
+  app.add_option("--http-keepalive-requests", http.keepalive_requests, "Requests per keep-alive connection")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  duration("--http-write-timeout", http.write_timeout,
+           "Time allowed for one write to a client (a whole answer, or one chunk of a stream)");
+  app.add_option("--listen-backlog", http.listen_backlog, "Pending connections the kernel may hold")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--tls-cert", http.tls_cert_file, "PEM certificate (chain) file: serve HTTPS instead of HTTP (with --tls-key)");
+  app.add_option("--tls-key", http.tls_key_file, "PEM private key file of --tls-cert");
+  // Flags of the thread-per-connection HTTP layer, refused with what replaces them.
+  for (const auto& [flag, replacement] : kRemovedFlags) {
+    app.add_option_function<std::string>(
+           flag, [flag = flag, replacement = replacement](const std::string&) {
+             throw CLI::ValidationError(std::string(flag), std::string("was removed in 0.2.0; ") + replacement);
+           },
+           "removed")
+        ->group("");  // hidden from --help
+  }
 
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
@@ -175,9 +204,12 @@ int main(int argc, char** argv) {
   config.legacy_sse = legacy_sse == "on";
   config.retry_after = std::chrono::ceil<std::chrono::seconds>(retry_after_ms);
   config.max_body_bytes = static_cast<std::size_t>(*graceway::parse_size(max_body));
+  http.max_header_bytes = static_cast<std::size_t>(*graceway::parse_size(max_header));
   config.event_log_bytes = static_cast<std::size_t>(*graceway::parse_size(event_log_bytes));
   config.response_mode = response_mode == "json" ? graceway::ResponseMode::json : graceway::ResponseMode::sse;
-  if (const auto problems = graceway::validate(config); !problems.empty()) {
+  auto problems = graceway::validate(config);
+  for (auto& p : graceway::validate(http)) problems.push_back(std::move(p));
+  if (!problems.empty()) {
     std::cerr << "graceway: " << problems.front() << '\n';
     return 2;
   }
@@ -191,7 +223,9 @@ int main(int argc, char** argv) {
   if (tools == "demo") graceway::add_demo_tools(catalog.tools);
   if (tools == "conformance") graceway::add_conformance_set(catalog);
 
-  graceway::Server server(std::move(config), std::move(catalog), {});
+  graceway::Server::Options options;
+  options.http = std::move(http);
+  graceway::Server server(std::move(config), std::move(catalog), std::move(options));
   const int code = server.run();
   spdlog::shutdown();
   return code;

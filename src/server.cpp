@@ -14,7 +14,8 @@
 #include "runtime/runtime.hpp"
 #include "runtime/tool_pool.hpp"
 #include "session/session_registry.hpp"
-#include "transport/http_transport.hpp"
+#include "transport/http_server.hpp"
+#include "transport/mcp_endpoint.hpp"
 
 namespace graceway {
 namespace {
@@ -55,7 +56,8 @@ struct Server::Impl {
                                     }},
                  *ids, config.max_sessions, config.session_tombstones),
         pool(config.tool_threads), dispatcher(catalog, pool, metrics, config.client_request_timeout),
-        transport(config, info, clock, registry, dispatcher, metrics) {}
+        http_options(std::move(options.http)), endpoint(config, info, clock, registry, dispatcher, metrics),
+        transport(http_options, config, endpoint, metrics) {}
 
   ~Impl() {
     if (!finished) {
@@ -81,7 +83,9 @@ struct Server::Impl {
   Runtime runtime;
   ToolPool pool;
   mcp::Dispatcher dispatcher;
-  HttpTransport transport;
+  const HttpOptions http_options;
+  McpEndpoint endpoint;
+  HttpServer transport;
 
   std::mutex state_mu;                  // guards transitions
   std::condition_variable state_cv;     // notified after every session state change
@@ -112,7 +116,9 @@ std::error_code Server::start() {
     if (s.started) return {};
     s.started = true;
   }
-  if (auto problems = validate(s.config); !problems.empty()) {
+  auto problems = validate(s.config);
+  for (auto& p : validate(s.http_options)) problems.push_back(std::move(p));
+  if (!problems.empty()) {
     for (const auto& p : problems) log()->error("invalid configuration: {}", p);
     return std::make_error_code(std::errc::invalid_argument);
   }
@@ -129,7 +135,7 @@ std::error_code Server::start() {
 
 std::uint16_t Server::port() const { return impl_->transport.port(); }
 
-bool Server::ready() const { return !impl_->transport.shutting_down(); }
+bool Server::ready() const { return !impl_->endpoint.shutting_down(); }
 
 const Metrics& Server::metrics() const { return impl_->metrics; }
 
@@ -183,7 +189,8 @@ void Server::shutdown() {
     s.shutdown_requested = true;
   }
   const auto deadline = s.clock.now() + s.config.shutdown_timeout;
-  s.transport.begin_shutdown(deadline);
+  s.endpoint.begin_shutdown(deadline);
+  s.transport.begin_shutdown();
   const auto sessions = s.registry.close_admissions();
   const auto window = std::min(s.config.drain_timeout, s.config.shutdown_timeout);
   log()->info("shutdown: readiness off, new sessions refused, {} session(s) to drain within {}", sessions.size(),
@@ -207,7 +214,7 @@ int Server::wait() {
     log()->warn("shutdown: {} session(s) still live after the deadline", s.registry.live());
   }
   // Final responses are being written now; give slow clients the write timeout to take them.
-  if (!s.transport.wait_streams_closed(steady_clock::now() + s.config.http_write_timeout)) {
+  if (!s.transport.wait_streams_closed(steady_clock::now() + s.http_options.write_timeout)) {
     log()->warn("shutdown: closing response streams that did not finish in time");
   }
   s.transport.stop();
@@ -243,7 +250,10 @@ int Server::run() {
     std::_Exit(128 + signo);
   });
   if (auto ec = start()) {
-    log()->error("cannot listen on {}:{}: {}", s.config.host, s.config.port, ec.message());
+    // invalid_argument: a bad setting or TLS file, already logged naming its flag.
+    if (ec != std::errc::invalid_argument) {
+      log()->error("cannot listen on {}:{}: {}", s.config.host, s.config.port, ec.message());
+    }
     return 1;
   }
   return wait();

@@ -41,8 +41,6 @@ struct ServerConfig {
   std::size_t max_json_depth = 64;               // nesting of arrays/objects in a request body
   std::size_t max_queued_events = 1024;          // per stream; extra notifications are dropped
   std::chrono::milliseconds keepalive_interval{std::chrono::seconds(15)};  // 0: off
-  std::chrono::milliseconds disconnect_check_interval{50};       // POST response streams
-  std::chrono::milliseconds get_stream_check_interval{1000};     // standalone GET streams
   // Resumability (spec 1.5): SSE events carry ids "<stream>-<seq>" and each session keeps its
   // last `event_log_size` events, at most `event_log_bytes` of them, for GET + Last-Event-ID
   // (size 0: off). A response stream delivered whole is not kept. `sse_retry` goes in the
@@ -54,19 +52,13 @@ struct ServerConfig {
   std::chrono::milliseconds sse_retry{1000};
   std::chrono::milliseconds resume_window{std::chrono::seconds(10)};
 
-  // Threads and HTTP connections
-  std::size_t http_threads = 256;                // most connections served at once
-  std::size_t http_queue = 128;                  // connections waiting for a thread; then 503
-  std::chrono::milliseconds http_queue_timeout{1000};  // longest wait there; then 503
+  // Tools
   std::size_t tool_threads = 16;
   // How long a tool waits for the client to answer a request the server sent it (sampling,
   // elicitation, roots) when the tool names no timeout of its own.
   std::chrono::milliseconds client_request_timeout{std::chrono::seconds(60)};
-  std::chrono::milliseconds http_keepalive_timeout{std::chrono::seconds(5)};
-  std::size_t http_keepalive_requests = 1000;
-  int listen_backlog = 1024;                     // Debian's httplib listens with 5
-  std::chrono::milliseconds http_read_timeout{std::chrono::seconds(5)};
-  std::chrono::milliseconds http_write_timeout{std::chrono::seconds(5)};
+  // The HTTP engine's own settings (threads, connection limits, deadlines, TLS) are in
+  // HttpOptions (graceway/http_options.hpp), passed through Server::Options.
 };
 
 // Returns one message per invalid field, each naming its flag ("--max-sessions must be ...").

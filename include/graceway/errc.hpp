@@ -27,7 +27,7 @@ enum class errc {
   session_terminated,      // session is draining and --draining-status 404 is set
   server_draining,         // process shutdown: no new sessions, 503 + Retry-After
   too_many_sessions,       // --max-sessions reached: 503 + Retry-After
-  server_overloaded,       // every HTTP thread busy and the queue full: 503 + Retry-After
+  server_overloaded,       // --max-connections open: 503 + Retry-After, then the connection closes
   stream_conflict,         // a second standalone GET stream on one session
   unsupported_protocol_version,
   not_acceptable,          // Accept header allows none of our media types
@@ -37,6 +37,9 @@ enum class errc {
   forbidden_host,          // Host header absent or not allowed (DNS-rebinding defence)
   method_not_allowed,      // PUT, PATCH, ... on the MCP endpoint
   not_found,               // a path we do not serve
+  header_too_large,        // request head over --max-header-bytes
+  unsupported_framing,     // a Transfer-Encoding other than exactly chunked (request smuggling defence)
+  expectation_failed,      // an Expect other than 100-continue
   // Ends of a request that never produced its own result
   request_cancelled,       // notifications/cancelled (JSON mode needs a body)
   drain_deadline,          // the session's grace window ended before the tool finished

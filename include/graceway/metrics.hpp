@@ -30,7 +30,11 @@ struct Metrics {
   gauge streams_open{0};        // HTTP response streams being served
   counter dropped_writes{0};    // messages for a client that had gone, or over the queue bound
   counter late_results{0};      // results that arrived after their request was answered
-  counter http_overload_rejections{0};
+  gauge http_connections_open{0};
+  counter http_connections_accepted{0};
+  counter http_connections_rejected{0};  // over --max-connections: 503 and closed
+  counter http_request_timeouts{0};      // head or body not in within its deadline (slowloris)
+  counter http_write_timeouts{0};        // a client that stopped reading
 
   void count_session_end(EndReason why) noexcept;
   [[nodiscard]] std::string render_prometheus() const;

@@ -1,6 +1,6 @@
 #pragma once
 // The graceway server: MCP over Streamable HTTP with sessions that drain instead of breaking.
-// Owns every thread it starts (HTTP pool, runtime timer thread, tool pool) and joins them all.
+// Owns every thread it starts (I/O threads, runtime timer thread, tool pool) and joins them all.
 
 #include <chrono>
 #include <cstdint>
@@ -14,6 +14,7 @@
 #include "graceway/catalog.hpp"
 #include "graceway/clock.hpp"
 #include "graceway/config.hpp"
+#include "graceway/http_options.hpp"
 #include "graceway/metrics.hpp"
 #include "graceway/session_id.hpp"
 #include "graceway/session_state.hpp"
@@ -32,6 +33,7 @@ public:
     ServerInfo info;
     const Clock* clock = nullptr;                          // null: SteadyClock
     std::shared_ptr<SessionIdGenerator> session_ids;       // null: RandomSessionIds
+    HttpOptions http;                                      // the HTTP engine: threads, limits, TLS
   };
 
   Server(ServerConfig config, Catalog catalog, Options options);

@@ -29,19 +29,10 @@ std::vector<std::string> validate(const ServerConfig& c) {
   require(c.max_json_depth >= 4 && c.max_json_depth <= 10000, "--max-json-depth must be between 4 and 10000");
   require(c.max_queued_events > 0, "--max-queued-events must be at least 1");
   require(c.keepalive_interval.count() >= 0, "--keepalive-interval must not be negative");
-  require(c.disconnect_check_interval.count() > 0, "--disconnect-check-interval must be greater than 0");
-  require(c.get_stream_check_interval.count() > 0, "--get-stream-check-interval must be greater than 0");
   require(c.sse_retry.count() >= 0, "--sse-retry must not be negative");
   require(c.resume_window.count() >= 0, "--resume-window must not be negative");
-  require(c.http_queue_timeout.count() > 0, "--http-queue-timeout must be greater than 0");
-  require(c.http_threads >= 2, "--http-threads must be at least 2");
   require(c.tool_threads >= 1, "--tool-threads must be at least 1");
   require(c.client_request_timeout.count() > 0, "--client-request-timeout must be greater than 0");
-  require(c.http_keepalive_timeout.count() >= 1000, "--http-keepalive-timeout must be at least 1s");
-  require(c.http_keepalive_requests >= 1, "--http-keepalive-requests must be at least 1");
-  require(c.listen_backlog >= 1, "--listen-backlog must be at least 1");
-  require(c.http_read_timeout.count() > 0, "--http-read-timeout must be greater than 0");
-  require(c.http_write_timeout.count() > 0, "--http-write-timeout must be greater than 0");
   return problems;
 }
 

@@ -37,6 +37,9 @@ public:
       case errc::forbidden_host: return "host not allowed";
       case errc::method_not_allowed: return "method not allowed";
       case errc::not_found: return "not found";
+      case errc::header_too_large: return "request header too large";
+      case errc::unsupported_framing: return "unsupported transfer encoding";
+      case errc::expectation_failed: return "expectation failed";
       case errc::request_cancelled: return "request cancelled";
       case errc::drain_deadline: return "drain deadline passed";
     }

@@ -44,8 +44,15 @@ std::string Metrics::render_prometheus() const {
        dropped_writes.load());
   emit("graceway_late_results_total", "counter",
        "Results that arrived after their request had been answered.", late_results.load());
-  emit("graceway_http_overload_rejections_total", "counter",
-       "Connections answered 503 because every HTTP thread was busy.", http_overload_rejections.load());
+  emit("graceway_http_connections_open", "gauge", "Open HTTP connections.", http_connections_open.load());
+  emit("graceway_http_connections_total", "counter", "HTTP connections accepted.", http_connections_accepted.load());
+  emit("graceway_http_connections_rejected_total", "counter",
+       "Connections answered 503 and closed because --max-connections were open.", http_connections_rejected.load());
+  emit("graceway_http_request_timeouts_total", "counter",
+       "Connections closed because a request head or body did not arrive within its deadline.",
+       http_request_timeouts.load());
+  emit("graceway_http_write_timeouts_total", "counter",
+       "Connections closed because the client took no data for --http-write-timeout.", http_write_timeouts.load());
   emit("graceway_log_errors_total", "counter", "Error-level log lines.", logging::error_lines());
   return out.str();
 }

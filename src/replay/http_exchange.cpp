@@ -11,13 +11,17 @@
 #include <algorithm>
 #include <charconv>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
 namespace graceway::replay {
 
 bool HeaderNameLess::operator()(const std::string& a, const std::string& b) const {
   return ::strcasecmp(a.c_str(), b.c_str()) < 0;
 }
 
-HttpExchange::HttpExchange(const std::string& host, std::uint16_t port) : host_(host) {
+HttpExchange::HttpExchange(const std::string& host, std::uint16_t port, const TlsClientOptions* tls) : host_(host) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -37,11 +41,51 @@ HttpExchange::HttpExchange(const std::string& host, std::uint16_t port) : host_(
     int one = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   }
+  if (fd_ >= 0 && tls != nullptr && !start_tls(*tls)) close();
+}
+
+bool HttpExchange::start_tls(const TlsClientOptions& tls) {
+  auto* ctx = SSL_CTX_new(TLS_client_method());
+  if (ctx == nullptr) return false;
+  tls_context_ = ctx;
+  // Reads that find only TLS housekeeping (a session ticket) return instead of blocking, so the
+  // read deadlines hold.
+  SSL_CTX_clear_mode(ctx, SSL_MODE_AUTO_RETRY);
+  if (tls.verify) {
+    if (SSL_CTX_load_verify_locations(ctx, tls.ca_file.c_str(), nullptr) != 1) return false;
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  }
+  auto* ssl = SSL_new(ctx);
+  if (ssl == nullptr) return false;
+  tls_ = ssl;
+  SSL_set_fd(ssl, fd_);
+  // SSL_set_tlsext_host_name, without the macro's C cast.
+  SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+           static_cast<void*>(const_cast<char*>(host_.c_str())));  // NOLINT(cppcoreguidelines-pro-type-const-cast)
+  if (tls.verify) {
+    auto* param = SSL_get0_param(ssl);
+    // An IP address is checked against the certificate's IP names, anything else as a host name.
+    if (X509_VERIFY_PARAM_set1_ip_asc(param, host_.c_str()) != 1) X509_VERIFY_PARAM_set1_host(param, host_.c_str(), 0);
+  }
+  return SSL_connect(ssl) == 1;
+}
+
+long HttpExchange::write_some(const char* data, std::size_t size) {
+  if (tls_ != nullptr) return SSL_write(static_cast<SSL*>(tls_), data, static_cast<int>(size));
+  return ::send(fd_, data, size, MSG_NOSIGNAL);
 }
 
 HttpExchange::~HttpExchange() { close(); }
 
 void HttpExchange::close() {
+  if (tls_ != nullptr) {
+    SSL_free(static_cast<SSL*>(tls_));
+    tls_ = nullptr;
+  }
+  if (tls_context_ != nullptr) {
+    SSL_CTX_free(static_cast<SSL_CTX*>(tls_context_));
+    tls_context_ = nullptr;
+  }
   if (fd_ >= 0) {
     ::close(fd_);
     fd_ = -1;
@@ -64,7 +108,7 @@ bool HttpExchange::send(const std::string& method, const std::string& path, cons
   req += "\r\n" + body;
   std::size_t sent = 0;
   while (sent < req.size()) {
-    const auto n = ::send(fd_, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
+    const auto n = write_some(req.data() + sent, req.size() - sent);
     if (n <= 0) return false;
     sent += static_cast<std::size_t>(n);
   }
@@ -75,10 +119,16 @@ bool HttpExchange::fill(std::chrono::steady_clock::time_point deadline) {
   if (fd_ < 0 || eof_) return false;
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
   if (left.count() <= 0) return false;
-  pollfd p{fd_, POLLIN, 0};
-  if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+  auto* ssl = static_cast<SSL*>(tls_);
+  if (ssl == nullptr || SSL_pending(ssl) == 0) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+  }
   char buf[16384];
-  const auto n = ::recv(fd_, buf, sizeof buf, 0);
+  const auto n = ssl != nullptr ? SSL_read(ssl, buf, sizeof buf) : ::recv(fd_, buf, sizeof buf, 0);
+  if (n <= 0 && ssl != nullptr && SSL_get_error(ssl, static_cast<int>(n)) == SSL_ERROR_WANT_READ) {
+    return true;  // TLS housekeeping, no data yet: the caller polls again
+  }
   if (n <= 0) {
     eof_ = true;
     if (until_eof_) ended_ = true;
@@ -86,6 +136,13 @@ bool HttpExchange::fill(std::chrono::steady_clock::time_point deadline) {
   }
   raw_.append(buf, static_cast<std::size_t>(n));
   return true;
+}
+
+bool HttpExchange::wait_closed(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!eof_ && fill(deadline)) {
+  }
+  return eof_;
 }
 
 namespace {

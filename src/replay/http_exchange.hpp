@@ -27,10 +27,18 @@ struct HeaderNameLess {
 };
 using ResponseHeaders = std::multimap<std::string, std::string, HeaderNameLess>;
 
+// HTTPS: the server's certificate is checked against `ca_file` (and its name against the host
+// connected to) unless `verify` is off.
+struct TlsClientOptions {
+  std::string ca_file;
+  bool verify = true;
+};
+
 class HttpExchange {
 public:
-  // Connects at once; connected() says whether it worked.
-  HttpExchange(const std::string& host, std::uint16_t port);
+  // Connects (and with `tls`, completes the TLS handshake) at once; connected() says whether it
+  // worked.
+  HttpExchange(const std::string& host, std::uint16_t port, const TlsClientOptions* tls = nullptr);
   ~HttpExchange();
   HttpExchange(const HttpExchange&) = delete;
   HttpExchange& operator=(const HttpExchange&) = delete;
@@ -54,6 +62,9 @@ public:
   [[nodiscard]] const std::string& body_so_far() const { return body_; }
   [[nodiscard]] bool ended() const { return ended_; }  // the body is complete
   [[nodiscard]] bool eof() const { return eof_; }      // the server closed the connection
+  // Reads (and keeps) whatever comes until the server closes the connection; true when it did
+  // within `timeout`.
+  bool wait_closed(std::chrono::milliseconds timeout = std::chrono::seconds(20));
   // Drops the connection.
   void close();
   // Shuts the connection down in both directions without closing the descriptor, so a reader
@@ -63,9 +74,13 @@ public:
 private:
   bool fill(std::chrono::steady_clock::time_point deadline);
   void decode();
+  bool start_tls(const TlsClientOptions& tls);
+  [[nodiscard]] long write_some(const char* data, std::size_t size);
 
   std::string host_;
   int fd_ = -1;
+  void* tls_context_ = nullptr;  // SSL_CTX*, when TLS (OpenSSL stays out of this header)
+  void* tls_ = nullptr;          // SSL*
   std::string raw_;           // bytes received, not yet decoded
   std::string body_;          // decoded body bytes
   std::size_t consumed_ = 0;  // body_ bytes already fed to events_

@@ -92,7 +92,13 @@ Session::Begin Session::begin_request(InFlightRequest&& request) {
   {
     std::lock_guard lock(mu_);
     if (state_ != SessionState::open) return {BeginResult::not_open, {}};
-    if (!in_flight_.try_emplace(key, std::move(request)).second) return {BeginResult::duplicate_id, {}};
+    const auto [it, admitted] = in_flight_.try_emplace(key, std::move(request));
+    if (!admitted) return {BeginResult::duplicate_id, {}};
+    // The response slot is registered with the in-flight record, in one critical section: a
+    // cancellation that finds the record also finds the slot, and a refused duplicate never
+    // touches the slot of the request already in flight under its id. Lock order: mu_, then the
+    // reply stream's.
+    if (it->second.reply) it->second.reply->expect(key);
     last_activity_ = env_.clock->now();
   }
   ++env_.metrics->requests;

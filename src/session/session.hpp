@@ -110,7 +110,8 @@ public:
     BeginResult result;
     InFlightGuard guard;  // set when admitted
   };
-  // Admits a request if the session is open, in the same critical section that checks it.
+  // Admits a request if the session is open, in the same critical section that checks it, and
+  // registers its response slot (request.reply->expect) with it.
   Begin begin_request(InFlightRequest&& request);
   // notifications/cancelled: stops the request and drops its response. False if unknown.
   bool cancel_request(const std::string& key);

@@ -41,6 +41,9 @@ constexpr std::array kTable{
     Row{errc::forbidden_host, {403, kServerError, "Forbidden: Host not allowed"}},
     Row{errc::method_not_allowed, {405, kServerError, "Method Not Allowed"}},
     Row{errc::not_found, {404, kServerError, "Not Found"}},
+    Row{errc::header_too_large, {431, kServerError, "Request Header Fields Too Large"}},
+    Row{errc::unsupported_framing, {501, kServerError, "Not Implemented: Transfer-Encoding must be exactly chunked"}},
+    Row{errc::expectation_failed, {417, kServerError, "Expectation Failed: only 100-continue is supported"}},
     Row{errc::request_cancelled, {200, kServerError, "Request cancelled"}},
     Row{errc::drain_deadline, {200, kServerError, "Session closed: the drain window ended before the request finished"}},
 };

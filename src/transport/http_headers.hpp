@@ -9,6 +9,15 @@
 
 namespace graceway::http {
 
+// ASCII case-insensitive equality (header names, media types).
+[[nodiscard]] bool iequals(std::string_view a, std::string_view b);
+
+// A query-string component with %XX escapes and '+' decoded; nullopt for a malformed escape.
+[[nodiscard]] std::optional<std::string> percent_decode(std::string_view s);
+// The decoded value of the first parameter called `name` in a raw query string ("a=1&b=2");
+// nullopt when absent or malformed.
+[[nodiscard]] std::optional<std::string> query_param(std::string_view query, std::string_view name);
+
 // True when `content_type` is application/json, with or without parameters (charset=...).
 [[nodiscard]] bool is_json_content_type(std::string_view content_type);
 

@@ -35,11 +35,13 @@ void ReplyStream::make_resumable(std::shared_ptr<EventLog> log, std::uint64_t st
 }
 
 void ReplyStream::preload(const std::vector<std::string>& framed) {
+  std::function<void()> w;
   {
     std::lock_guard lock(mu_);
     queued_.insert(queued_.begin(), framed.begin(), framed.end());
+    w = wake_locked();
   }
-  cv_.notify_one();
+  notify(w);
 }
 
 bool ReplyStream::resumable() const {
@@ -101,12 +103,14 @@ void ReplyStream::emit_locked(const nlohmann::json& message) {
 }
 
 void ReplyStream::preload_tail(std::string framed) {
+  std::function<void()> w;
   {
     std::lock_guard lock(mu_);
     if (gone_) return;
     queued_.push_back(std::move(framed));
+    w = wake_locked();
   }
-  cv_.notify_one();
+  notify(w);
 }
 
 void ReplyStream::after_response_locked() {
@@ -123,6 +127,7 @@ bool ReplyStream::ended_locked() const {
 }
 
 bool ReplyStream::push(const nlohmann::json& message) {
+  std::function<void()> w;
   {
     std::lock_guard lock(mu_);
     if (format_ == Format::json || ended_locked()) return false;
@@ -138,12 +143,14 @@ bool ReplyStream::push(const nlohmann::json& message) {
     }
     ++queued_notifications_;
     emit_locked(message);
+    w = wake_locked();
   }
-  cv_.notify_one();
+  notify(w);
   return true;
 }
 
 bool ReplyStream::complete(const std::string& key, const nlohmann::json& response, Metrics::counter* tally) {
+  std::function<void()> w;
   {
     std::lock_guard lock(mu_);
     if (pending_.erase(key) == 0) {
@@ -167,23 +174,27 @@ bool ReplyStream::complete(const std::string& key, const nlohmann::json& respons
     if (tally != nullptr) ++*tally;
     append_locked(response);
     after_response_locked();
+    w = wake_locked();
   }
-  cv_.notify_one();
+  notify(w);
   return true;
 }
 
 void ReplyStream::abandon(const std::string& key, const nlohmann::json& error_response) {
+  std::function<void()> w;
   {
     std::lock_guard lock(mu_);
     if (pending_.erase(key) == 0) return;
     // JSON mode must still finish the HTTP exchange with a body; SSE simply leaves it out.
     if (format_ == Format::json && !gone_) append_locked(error_response);
     after_response_locked();
+    w = wake_locked();
   }
-  cv_.notify_one();
+  notify(w);
 }
 
 bool ReplyStream::push_event(std::string_view type, std::string_view data) {
+  std::function<void()> w;
   {
     std::lock_guard lock(mu_);
     if (format_ == Format::json || ended_locked()) return false;
@@ -195,33 +206,39 @@ bool ReplyStream::push_event(std::string_view type, std::string_view data) {
     event.type = std::string(type);
     event.data = std::string(data);
     queued_.push_back(sse::encode(event));
+    w = wake_locked();
   }
-  cv_.notify_one();
+  notify(w);
   return true;
 }
 
 void ReplyStream::close() {
+  std::function<void()> w;
   {
     std::lock_guard lock(mu_);
     closed_ = true;
     if (log_ && !expects_responses_) log_->end_stream(stream_);
+    w = wake_locked();
   }
-  cv_.notify_one();
+  notify(w);
 }
 
 bool ReplyStream::cut() {
+  std::function<void()> w;
   {
     std::lock_guard lock(mu_);
     if (!log_ || gone_ || cut_ || ended_locked()) return false;
     cut_ = true;
+    w = wake_locked();
   }
-  cv_.notify_all();
+  notify(w);
   return true;
 }
 
 bool ReplyStream::resume_into(const std::shared_ptr<ReplyStream>& successor, std::uint64_t after_seq) {
   std::function<void(std::vector<std::string>)> callback;
   std::vector<std::string> unanswered;
+  std::function<void()> w;
   {
     std::lock_guard lock(mu_);
     if (!log_) return false;
@@ -242,8 +259,9 @@ bool ReplyStream::resume_into(const std::shared_ptr<ReplyStream>& successor, std
       unanswered.assign(pending_.begin(), pending_.end());
       callback = std::move(on_gone_);
     }
+    w = wake_locked();
   }
-  cv_.notify_all();
+  notify(w);
   if (callback) callback(std::move(unanswered));
   return true;
 }
@@ -285,6 +303,22 @@ std::string ReplyStream::take_body() {
   return body;
 }
 
+void ReplyStream::set_waker(std::function<void()> waker) {
+  std::lock_guard lock(mu_);
+  waker_ = std::move(waker);
+}
+
+std::function<void()> ReplyStream::wake_locked() {
+  if (!consumer_waiting_ || !waker_) return {};
+  consumer_waiting_ = false;  // one wake-up per wait: the consumer takes everything at once
+  return waker_;
+}
+
+void ReplyStream::notify(const std::function<void()>& w) {
+  cv_.notify_all();
+  if (w) w();
+}
+
 ReplyStream::Next ReplyStream::next(std::chrono::milliseconds wait, std::string& out) {
   out.clear();
   std::unique_lock lock(mu_);
@@ -305,7 +339,10 @@ ReplyStream::Next ReplyStream::next(std::chrono::milliseconds wait, std::string&
     end_reported_ = true;  // what was queued before the cut is out; the rest waits in the log
     return Next::end;
   }
-  if (!ended_locked()) return Next::idle;
+  if (!ended_locked()) {
+    consumer_waiting_ = true;
+    return Next::idle;
+  }
   if (format_ == Format::json) {
     lock.unlock();
     out = take_body();
@@ -318,6 +355,7 @@ ReplyStream::Next ReplyStream::next(std::chrono::milliseconds wait, std::string&
 void ReplyStream::mark_gone() {
   std::function<void(std::vector<std::string>)> callback;
   std::vector<std::string> unanswered;
+  std::function<void()> w;
   {
     std::lock_guard lock(mu_);
     if (gone_) return;
@@ -329,8 +367,9 @@ void ReplyStream::mark_gone() {
     json_responses_.clear();
     unanswered.assign(pending_.begin(), pending_.end());
     callback = std::move(on_gone_);
+    w = wake_locked();
   }
-  cv_.notify_all();
+  notify(w);
   if (callback) callback(std::move(unanswered));
 }
 

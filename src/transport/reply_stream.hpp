@@ -90,6 +90,13 @@ public:
   // --- the consumer (one HTTP thread) ------------------------------------------------------
   // Waits up to `wait` for output. data: `out` holds bytes to write; end: write nothing more.
   Next next(std::chrono::milliseconds wait, std::string& out);
+  // next() without waiting, for an event loop: after `idle`, the waker runs once when there is
+  // output (or an end) to take.
+  Next take(std::string& out) { return next(std::chrono::milliseconds(0), out); }
+  // Called, outside the stream's lock and from whichever thread produced it, when output
+  // becomes ready after take() or next() found none. It must only schedule the consumer (post
+  // to its event loop), never write or call back into the stream.
+  void set_waker(std::function<void()> waker);
   // The client has gone: later pushes are dropped and counted; the on_gone callback runs.
   void mark_gone();
   // True when every expected response is in (the fast path serves such a stream as one body).
@@ -110,6 +117,10 @@ private:
   [[nodiscard]] bool ended_locked() const;             // mu_ held
   // After a response: when the stream has ended, tell the log and the successor. mu_ held.
   void after_response_locked();
+  // The waker to run once the lock is released, if the consumer waits for one. mu_ held.
+  [[nodiscard]] std::function<void()> wake_locked();
+  // Wakes the consumer: the condition variable and the waker `w` (from wake_locked()).
+  void notify(const std::function<void()>& w);
 
   const Format format_;
   const bool batch_;
@@ -129,6 +140,8 @@ private:
   bool cut_ = false;                           // the server ended the response early (cut())
   bool end_reported_ = false;
   std::function<void(std::vector<std::string>)> on_gone_;
+  std::function<void()> waker_;                // set by an event-loop consumer
+  bool consumer_waiting_ = false;              // the consumer found nothing and waits for the waker
   // Resumability (set up before serving; then under mu_).
   std::shared_ptr<EventLog> log_;              // null: not resumable
   std::uint64_t stream_ = 0;

@@ -5,6 +5,8 @@
 #include <csignal>
 #include <regex>
 #include <set>
+#include <utility>
+#include <vector>
 
 #include "support/mcp_client.hpp"
 #include "support/process.hpp"
@@ -113,10 +115,50 @@ TEST(BinaryTest, HelpDocumentsEveryFlag) {
   EXPECT_EQ(graceway.wait_exit(), 0);
   for (const char* flag :
        {"--host", "--port", "--path", "--drain-timeout", "--draining-status", "--retry-after", "--shutdown-timeout",
-        "--session-idle-timeout", "--max-sessions", "--max-body-bytes", "--http-threads", "--tool-threads",
+        "--session-idle-timeout", "--max-sessions", "--max-body-bytes", "--io-threads", "--max-connections",
+        "--max-header-bytes", "--http-header-timeout", "--http-body-timeout", "--http-keepalive-timeout",
+        "--http-write-timeout", "--tls-cert", "--tls-key", "--tool-threads",
         "--response-mode", "--log-level", "--log-format", "--keepalive-interval", "--allowed-origins",
         "--allowed-hosts"}) {
     EXPECT_NE(graceway.output().find(flag), std::string::npos) << flag;
+  }
+}
+
+TEST(BinaryTest, RemovedFlagsAreRefusedNamingWhatReplacesThem) {
+  for (const auto& [flag, replacement] : std::vector<std::pair<std::string, std::string>>{
+           {"--http-threads", "--io-threads"},
+           {"--http-queue", "--max-connections"},
+           {"--http-queue-timeout", "--max-connections"},
+           {"--disconnect-check-interval", "noticed at once"},
+           {"--get-stream-check-interval", "noticed at once"},
+           {"--http-read-timeout", "--http-header-timeout"}}) {
+    ChildProcess graceway(GRACEWAY_BINARY, {flag, "10"});
+    EXPECT_EQ(graceway.wait_exit(), 2) << flag;
+    const auto& out = graceway.output();
+    EXPECT_NE(out.find(flag), std::string::npos) << out;
+    EXPECT_NE(out.find("was removed"), std::string::npos) << out;
+    EXPECT_NE(out.find(replacement), std::string::npos) << out;
+    EXPECT_EQ(out.find("--help"), std::string::npos) << "removed flags stay out of --help: " << out;
+  }
+  ChildProcess help(GRACEWAY_BINARY, {"--help"});
+  EXPECT_EQ(help.wait_exit(), 0);
+  EXPECT_EQ(help.output().find("--http-threads"), std::string::npos) << help.output();
+}
+
+TEST(BinaryTest, ABadTlsFileIsOneErrorLineNamingItsFlag) {
+  const auto missing = std::string(::testing::TempDir()) + "graceway-no-such-cert.pem";
+  for (const auto& [args, flag] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--tls-cert", missing, "--tls-key", missing}, "--tls-cert"},
+           {{"--tls-cert", GRACEWAY_BINARY, "--tls-key", GRACEWAY_BINARY}, "--tls-cert"},
+           {{"--tls-cert", missing}, "--tls-key"}}) {
+    auto argv = args;
+    argv.insert(argv.end(), {"--port", "0"});
+    ChildProcess graceway(GRACEWAY_BINARY, argv);
+    EXPECT_NE(graceway.wait_exit(), 0) << flag;
+    const auto& out = graceway.output();
+    EXPECT_NE(out.find(flag), std::string::npos) << out;
+    EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
+    EXPECT_EQ(out.find("listening on"), std::string::npos) << out;
   }
 }
 

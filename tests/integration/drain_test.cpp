@@ -205,58 +205,37 @@ TEST_F(DrainTest, IdleSessionsExpireButAnOpenGetStreamCountsAsActivity) {
   EXPECT_TRUE(logs_.wait_for("session " + watched + ": open -> closed (idle)"));
 }
 
-// A server with two HTTP threads, both held by GET streams that never end on their own.
-struct HeldHttpThreads {
-  HeldHttpThreads(std::size_t queue, std::chrono::milliseconds queue_timeout)
-      : server([&] {
-          auto config = test_config();
-          config.http_threads = 2;
-          config.http_queue = queue;
-          config.http_queue_timeout = queue_timeout;
-          return config;
-        }()) {
-    auto setup = server.client();
-    session = setup.open_session();
-    // read_head inside open_get_stream proves each stream is being served.
-    first = server.open_get_stream(session);
-    second = server.open_get_stream(setup.open_session());
-  }
+TEST_F(DrainTest, ConnectionsBeyondMaxConnectionsGet503AtOnceAndOthersAreServed) {
+  HttpOptions http;
+  http.max_connections = 2;
+  TestServer server(test_config(), {}, http);
+  // Two connections held open by legacy SSE streams (one request each opens a session and its
+  // stream, so no set-up connection is left lingering).
+  auto open_stream = [&] {
+    auto stream = std::make_unique<StreamClient>(server.port());
+    EXPECT_TRUE(stream->send("GET", "/sse", {{"Accept", "text/event-stream"}}));
+    EXPECT_EQ(stream->read_head(), 200);
+    return stream;
+  };
+  auto first = open_stream();
+  auto second = open_stream();
 
-  TestServer server;
-  std::string session;
-  std::unique_ptr<StreamClient> first;
-  std::unique_ptr<StreamClient> second;
-};
+  StreamClient third(server.port());
+  ASSERT_TRUE(third.send("GET", "/healthz", {}));
+  EXPECT_EQ(third.read_head(), 503) << "answered at once, not queued";
+  EXPECT_EQ(third.header("Retry-After"), "1");
+  ASSERT_TRUE(third.read_to_end(std::chrono::seconds(20)));
+  const auto refused = json::parse(third.body_so_far(), nullptr, false);
+  EXPECT_EQ(refused["error"]["code"], -32000) << third.body_so_far();
+  EXPECT_EQ(server.server().metrics().http_connections_rejected.load(), 1U);
+  EXPECT_TRUE(third.wait_closed()) << "the refused connection is closed";
 
-TEST_F(DrainTest, BusyHttpThreadsQueueThenAnswer503) {
-  HeldHttpThreads held(1, std::chrono::minutes(5));  // the queued connection waits for the close below
-
-  // The next connection waits in the bounded queue; the one after it is answered at once.
-  StreamClient queued(held.server.port());
-  ASSERT_TRUE(queued.post("/mcp", McpClient::request(11, "ping"), held.session));
-  auto late = held.server.client();
-  const auto reply = late.post(McpClient::request(12, "ping"), held.session);
-  EXPECT_EQ(reply.status, 503);
-  EXPECT_EQ(reply.header("Retry-After"), "1");
-  EXPECT_EQ(reply.response(nullptr)["error"]["code"], -32000);
-  EXPECT_EQ(held.server.server().metrics().http_overload_rejections.load(), 1U);
-
-  // A thread frees up and the queued connection is served.
-  held.first->close();
-  EXPECT_EQ(queued.read_head(), 200);
-  const auto pong = queued.read_all();
-  ASSERT_EQ(pong.size(), 1U);
-  EXPECT_EQ(pong[0]["id"], 11);
-}
-
-TEST_F(DrainTest, AQueuedConnectionGets503WhenNoThreadFreesUpInTime) {
-  HeldHttpThreads held(4, std::chrono::milliseconds(200));  // a queued connection would wait forever
-
-  StreamClient queued(held.server.port());
-  ASSERT_TRUE(queued.post("/mcp", McpClient::request(11, "ping"), held.session));
-  EXPECT_EQ(queued.read_head(), 503) << "answered once it has waited --http-queue-timeout";
-  EXPECT_EQ(queued.header("Retry-After"), "1");
-  EXPECT_EQ(held.server.server().metrics().http_overload_rejections.load(), 1U);
+  // One stream's client leaves: its connection closes, and the next connection is served.
+  first->close();
+  ASSERT_TRUE(logs_.wait_for("client left a response stream"));
+  const auto health = server.client().get("/healthz");
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(server.server().metrics().http_connections_rejected.load(), 1U);
 }
 
 }  // namespace

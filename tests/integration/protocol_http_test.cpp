@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <stdexcept>
+#include <thread>
 
 #include "graceway/catalog.hpp"
 #include "support/log_capture.hpp"
@@ -44,6 +45,45 @@ TEST_F(ProtocolHttpTest, PingIsAnsweredBeforeNotificationsInitialized) {
   EXPECT_EQ(ping.response("early")["result"], json::object());
   EXPECT_EQ(client_.post(McpClient::notification("notifications/initialized"), session).status, 202);
   EXPECT_EQ(client_.post(McpClient::request(2, "ping"), session).response(2)["result"], json::object());
+}
+
+TEST_F(ProtocolHttpTest, ABatchThatRepeatsAnInFlightIdAnswersBothRequests) {
+  // [{"id":5, a call still running}, {"id":5, ping}] on a 2025-03-26 session: the duplicate is
+  // refused with -32600 on its own, and the first request's result still reaches the client. (It
+  // used to be lost: the refusal took the first request's response slot.)
+  const auto old_session = client_.open_session("2025-03-26");
+  ASSERT_FALSE(old_session.empty());
+  for (const std::string accept : {"application/json, text/event-stream", "application/json"}) {
+    SCOPED_TRACE(accept);
+    const std::string gate = "batch-dup-" + std::to_string(accept.size());
+    const json batch = json::array({McpClient::tool_call(5, "gate", {{"name", gate}}), McpClient::request(5, "ping")});
+    auto headers = McpClient::mcp_headers(old_session);
+    for (auto& [name, value] : headers) {
+      if (name == "Accept") value = accept;
+    }
+    // The call is held in its gate until the duplicate has been answered or refused.
+    std::thread releaser([&] {
+      if (server_.gates().wait_entered(gate)) server_.gates().release(gate);
+    });
+    const auto reply = client_.post_raw(batch.dump(), headers);
+    releaser.join();
+    ASSERT_EQ(reply.status, 200) << reply.body;
+    ASSERT_EQ(reply.messages.size(), 2U) << reply.body;
+    int results = 0;
+    int duplicates = 0;
+    for (const auto& m : reply.messages) {
+      EXPECT_EQ(m["id"], 5) << m.dump();
+      if (m.contains("result")) {
+        ++results;
+        EXPECT_EQ(m["result"]["content"][0]["text"], "released " + gate) << m.dump();
+      } else if (m.contains("error") && m["error"]["code"] == -32600) {
+        ++duplicates;
+      }
+    }
+    EXPECT_EQ(results, 1) << reply.body;
+    EXPECT_EQ(duplicates, 1) << reply.body;
+    EXPECT_EQ(server_.gates().wait_exited(gate), GateBoard::Outcome::released);
+  }
 }
 
 TEST_F(ProtocolHttpTest, ToolsListAndCall) {

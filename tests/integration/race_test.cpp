@@ -47,8 +47,6 @@ void judge(const Reply& reply, const json& id, Outcome& out, const std::string& 
 TEST(RaceTest, FiftySessionsEachRaceDeleteAgainstTheirOwnPosts) {
   LogCapture logs;
   auto config = test_config();
-  config.http_threads = 512;
-  config.http_queue = 512;
   config.tool_threads = kSessions;  // every gate holds a tool thread until released
   TestServer server(config);
 

@@ -1,5 +1,7 @@
 #include "support/mcp_client.hpp"
 
+#include "support/tls.hpp"
+
 #include <strings.h>
 
 #include <algorithm>
@@ -28,7 +30,9 @@ json Reply::response(const json& id) const {
   return nullptr;
 }
 
-McpClient::McpClient(std::uint16_t port, std::string path) : http_("127.0.0.1", port), path_(std::move(path)) {
+McpClient::McpClient(std::uint16_t port, std::string path)
+    : http_((tls_enabled() ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(port)), path_(std::move(path)) {
+  if (tls_enabled()) http_.set_ca_cert_path(test_certificate().cert_file.c_str());
   http_.set_connection_timeout(std::chrono::seconds(10));
   http_.set_read_timeout(std::chrono::seconds(60));
   http_.set_write_timeout(std::chrono::seconds(10));
@@ -123,6 +127,8 @@ json McpClient::initialize(json id, const std::string& version, json capabilitie
 }
 
 // ---------------------------------------------------------------------------------------------
+
+StreamClient::StreamClient(std::uint16_t port) : HttpExchange("127.0.0.1", port, client_tls()) {}
 
 bool StreamClient::post(const std::string& path, const json& message, const std::string& session) {
   return send("POST", path, McpClient::mcp_headers(session), message.dump());

@@ -67,7 +67,7 @@ private:
 // any moment (the "client leaves mid-stream" move): replay::HttpExchange on loopback.
 class StreamClient : public replay::HttpExchange {
 public:
-  explicit StreamClient(std::uint16_t port) : HttpExchange("127.0.0.1", port) {}
+  explicit StreamClient(std::uint16_t port);
   // POST of one JSON-RPC message with the usual MCP headers.
   bool post(const std::string& path, const json& message, const std::string& session = {});
 };

@@ -6,6 +6,7 @@
 
 #include "graceway/conformance_tools.hpp"
 #include "graceway/demo_tools.hpp"
+#include "support/tls.hpp"
 
 namespace graceway::test {
 
@@ -16,14 +17,12 @@ ServerConfig test_config() {
   config.drain_timeout = std::chrono::seconds(30);
   config.shutdown_timeout = std::chrono::seconds(30);
   config.session_idle_timeout = std::chrono::milliseconds(0);
-  config.http_threads = 128;
   config.tool_threads = 8;
-  config.disconnect_check_interval = std::chrono::milliseconds(10);
-  config.get_stream_check_interval = std::chrono::milliseconds(10);
   return config;
 }
 
-TestServer::TestServer(ServerConfig config, const std::function<void(Catalog&)>& extend) : config_(std::move(config)) {
+TestServer::TestServer(ServerConfig config, const std::function<void(Catalog&)>& extend, HttpOptions http)
+    : config_(std::move(config)) {
   Catalog catalog;
   add_demo_tools(catalog.tools);
   gates_.install(catalog.tools);
@@ -31,6 +30,11 @@ TestServer::TestServer(ServerConfig config, const std::function<void(Catalog&)>&
   if (extend) extend(catalog);
   Server::Options options;
   options.session_ids = std::make_shared<SequentialSessionIds>("test-session-");
+  options.http = std::move(http);
+  if (tls_enabled()) {
+    options.http.tls_cert_file = test_certificate().cert_file;
+    options.http.tls_key_file = test_certificate().key_file;
+  }
   server_ = std::make_unique<Server>(config_, std::move(catalog), std::move(options));
   if (auto ec = server_->start()) throw std::runtime_error("test server failed to start: " + ec.message());
 }

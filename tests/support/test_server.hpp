@@ -8,6 +8,7 @@
 
 #include "graceway/catalog.hpp"
 #include "graceway/config.hpp"
+#include "graceway/http_options.hpp"
 #include "graceway/server.hpp"
 #include "support/gates.hpp"
 #include "support/mcp_client.hpp"
@@ -21,7 +22,8 @@ ServerConfig test_config();
 class TestServer {
 public:
   // `extend` adds to the catalog (tools, resources, prompts) before the server starts.
-  explicit TestServer(ServerConfig config = test_config(), const std::function<void(Catalog&)>& extend = {});
+  explicit TestServer(ServerConfig config = test_config(), const std::function<void(Catalog&)>& extend = {},
+                      HttpOptions http = {});
   ~TestServer();  // releases every gate, then stops the server
   TestServer(const TestServer&) = delete;
   TestServer& operator=(const TestServer&) = delete;

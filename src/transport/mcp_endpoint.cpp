@@ -1,0 +1,586 @@
+#include "transport/mcp_endpoint.hpp"
+
+#include <cctype>
+
+#include <spdlog/spdlog.h>
+
+#include "graceway/logging.hpp"
+#include "mcp/protocol.hpp"
+#include "session/session_registry.hpp"
+#include "transport/error_mapping.hpp"
+#include "transport/http_headers.hpp"
+
+namespace graceway {
+namespace {
+
+using nlohmann::json;
+using admission::Action;
+using admission::Body;
+using admission::Lookup;
+using admission::Verb;
+
+std::shared_ptr<spdlog::logger> log() {
+  static const auto logger = logging::get("graceway.http");
+  return logger;
+}
+
+constexpr const char* kSessionHeader = "Mcp-Session-Id";
+constexpr const char* kJson = "application/json";
+constexpr const char* kEventStream = "text/event-stream";
+// What every route that serves MCP allows; the legacy routes name their one verb.
+constexpr const char* kEndpointMethods = "GET, POST, DELETE";
+// A session only moves forward (open -> draining -> closed), so asking the table a third time
+// always settles; the bound is a guard, not a retry policy.
+constexpr int kAdmissionAttempts = 3;
+
+const char* content_type_of(ReplyStream::Format format) {
+  return format == ReplyStream::Format::sse ? kEventStream : kJson;
+}
+
+// A 200 carrying JSON-RPC messages in `format`.
+HttpAnswer messages_answer(ReplyStream::Format format) {
+  HttpAnswer answer;
+  answer.content_type = content_type_of(format);
+  if (format == ReplyStream::Format::sse) {
+    answer.set_header("Cache-Control", "no-cache");
+    answer.set_header("X-Accel-Buffering", "no");  // nginx: do not buffer the stream
+  }
+  return answer;
+}
+
+HttpAnswer json_answer(int status, std::string body) {
+  HttpAnswer answer;
+  answer.status = status;
+  answer.content_type = kJson;
+  answer.body = std::move(body);
+  return answer;
+}
+
+// Percent-encodes everything but RFC 3986 unreserved characters (session ids are visible ASCII,
+// which may include '&', '#', '+' and the like).
+std::string query_escape(std::string_view value) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const unsigned char c : value) {
+    if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4U]);
+      out.push_back(kHex[c & 0x0FU]);
+    }
+  }
+  return out;
+}
+
+// The query parameter carrying the session on the legacy messages endpoint: TS SDK servers name
+// it sessionId, Python SDK servers session_id; clients copy whatever the endpoint event said.
+std::string legacy_session_param(std::string_view query) {
+  if (auto id = http::query_param(query, "sessionId")) return *id;
+  return http::query_param(query, "session_id").value_or("");
+}
+
+bool is_get(std::string_view method) { return method == "GET"; }
+
+}  // namespace
+
+const std::string* HttpAnswer::header(std::string_view name) const {
+  for (const auto& [key, value] : headers) {
+    if (http::iequals(key, name)) return &value;
+  }
+  return nullptr;
+}
+
+McpEndpoint::McpEndpoint(const ServerConfig& config, const ServerInfo& info, const Clock& clock,
+                         SessionRegistry& registry, mcp::Dispatcher& dispatcher, Metrics& metrics)
+    : config_(config), info_(info), clock_(clock), registry_(registry), dispatcher_(dispatcher), metrics_(metrics),
+      policy_(front::Policy::from(config)) {}
+
+void McpEndpoint::begin_shutdown(Clock::time_point deadline) {
+  shutdown_deadline_.store(deadline);
+  shutting_down_.store(true);
+}
+
+std::chrono::seconds McpEndpoint::server_retry_after() const {
+  if (config_.retry_after.count() > 0) return config_.retry_after;
+  const auto left = std::chrono::ceil<std::chrono::seconds>(shutdown_deadline_.load() - clock_.now());
+  return std::max(left, std::chrono::seconds(1));
+}
+
+HttpAnswer McpEndpoint::refusal(errc e, std::string_view detail) {
+  auto answer = refuse(e, std::nullopt, nullptr, detail);
+  answer.close_connection = true;  // the engine refuses what it could not read whole
+  return answer;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routes
+
+HttpAnswer McpEndpoint::handle(const HttpRequest& req) {
+  HttpAnswer answer;
+  try {
+    answer = route(req);
+  } catch (const std::exception& e) {
+    log()->error("{} {}: handler threw: {}", req.method, req.path, e.what());
+    answer = refuse(errc::internal_error, std::nullopt);
+  } catch (...) {
+    log()->error("{} {}: handler threw an unknown exception", req.method, req.path);
+    answer = refuse(errc::internal_error, std::nullopt);
+  }
+  if (log()->should_log(spdlog::level::debug)) {  // runs for every request
+    log()->debug("{} {} -> {} (session {})", req.method, req.path, answer.status, req.headers.session_id.value_or("-"));
+  }
+  return answer;
+}
+
+HttpAnswer McpEndpoint::route(const HttpRequest& req) {
+  const std::string_view path = req.path;
+  const std::string_view method = req.method;
+  if (path == config_.path) {
+    if (method == "POST") return handle_post(req);
+    if (method == "GET") return handle_get(req);
+    if (method == "DELETE") return handle_delete(req);
+    return refuse_method(req, kEndpointMethods);
+  }
+  if (config_.legacy_sse) {
+    // Each path with and without a trailing slash, answered in place: a redirect would lose the
+    // POST body with some clients (docs/legacy-sse.md).
+    auto is = [path](const std::string& route) {
+      return path == route || (path.size() == route.size() + 1 && path.back() == '/' && path.starts_with(route));
+    };
+    if (is(config_.sse_path)) return is_get(method) ? handle_sse_open(req) : refuse_method(req, "GET");
+    if (is(config_.messages_path)) return method == "POST" ? handle_messages(req) : refuse_method(req, "POST");
+  }
+  if (is_get(method) && path == "/healthz") return json_answer(200, R"({"status":"ok"})");
+  if (is_get(method) && path == "/readyz") {
+    return shutting_down_.load() ? json_answer(503, R"({"status":"draining"})") : json_answer(200, R"({"status":"ready"})");
+  }
+  if (is_get(method) && path == "/metrics") {
+    HttpAnswer answer;
+    answer.content_type = "text/plain; version=0.0.4";
+    answer.body = metrics_.render_prometheus();
+    return answer;
+  }
+  return refuse(errc::not_found, std::nullopt);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared checks
+
+admission::Decision McpEndpoint::decide(Verb verb, Body body, Lookup lookup, bool awaiting_initialize,
+                                        bool resuming) const {
+  return admission::decide({
+      .verb = verb,
+      .body = body,
+      .session = lookup,
+      .server_draining = shutting_down_.load(),
+      .at_capacity = metrics_.sessions_open.load() >= static_cast<std::int64_t>(config_.max_sessions),
+      .draining_answers_404 = config_.draining_status == 404,
+      .resuming = resuming,
+      .awaiting_initialize = awaiting_initialize,
+  });
+}
+
+void McpEndpoint::make_resumable(Session& session, const std::shared_ptr<ReplyStream>& stream,
+                                 EventLog::StreamKind kind) const {
+  const auto& events = session.events();
+  if (!events || stream->format() != Format::sse) return;
+  const auto number = events->open_stream(kind);
+  stream->make_resumable(events, number, mcp::sends_priming_event(session.protocol_version()), config_.sse_retry);
+  if (kind == EventLog::StreamKind::post) session.register_stream(number, stream);
+}
+
+void McpEndpoint::client_left(const std::weak_ptr<Session>& session, const std::weak_ptr<ReplyStream>& stream) const {
+  const auto s = session.lock();
+  const auto live = stream.lock();
+  if (!s || !live || live->resumed()) return;  // resumed: its new client is there
+  auto keys = live->unanswered();
+  if (keys.empty()) return;
+  if (config_.resume_window.count() > 0 && live->resumable()) {
+    log()->debug("session {}: client left a stream with {} request(s) unanswered; they keep running {} ms for a resume",
+                 s->id(), keys.size(), config_.resume_window.count());
+    s->stop_unless_resumed(stream, std::move(keys), config_.resume_window);
+  } else {
+    s->stop_requests(keys);
+  }
+}
+
+HttpAnswer McpEndpoint::sse_answer(std::shared_ptr<ReplyStream> stream, bool carries_requests,
+                                   std::function<void()> on_end) {
+  auto answer = messages_answer(Format::sse);
+  answer.stream = std::move(stream);
+  answer.stream_carries_requests = carries_requests;
+  answer.on_stream_end = std::move(on_end);
+  return answer;
+}
+
+std::optional<HttpAnswer> McpEndpoint::resume(const std::shared_ptr<Session>& session, EventId from) {
+  auto replay = session->events()->replay(from);
+  if (!replay.known) return std::nullopt;
+  auto successor = std::make_shared<ReplyStream>(Format::sse, false, config_.max_queued_events, metrics_);
+  session->touch();
+  if (replay.kind == EventLog::StreamKind::get) {
+    // The standalone stream again: what it missed, then whatever comes, under a new stream number.
+    make_resumable(*session, successor, EventLog::StreamKind::get);
+    successor->preload(replay.events);
+    if (session->attach_stream(successor, true) == Session::AttachResult::attached) {
+      log()->debug("session {}: GET stream {} resumed after event {}, {} event(s) replayed", session->id(), from.stream,
+                   from.to_string(), replay.events.size());
+      const ReplyStream* raw = successor.get();
+      return sse_answer(successor, false, [session, raw] { session->detach_stream(raw); });
+    }
+    successor->close();  // draining: replay what was missed, then end
+  } else if (const auto old = session->find_stream(from.stream); !old || !old->resume_into(successor, from.seq)) {
+    successor->preload(replay.events);  // its work is done: replay, then end
+    successor->close();
+  } else {
+    successor->on_gone([this, weak = std::weak_ptr<Session>(session), old_weak = std::weak_ptr<ReplyStream>(old),
+                        raw = successor.get()](const std::vector<std::string>&) {
+      if (const auto o = old_weak.lock()) o->successor_gone(raw);
+      client_left(weak, old_weak);
+    });
+  }
+  log()->debug("session {}: stream {} resumed after event {}, {} event(s) replayed", session->id(), from.stream,
+               from.to_string(), replay.events.size());
+  return sse_answer(successor, true, nullptr);
+}
+
+HttpAnswer McpEndpoint::refuse(const HttpRequest& req, const front::Refusal& refusal, const Session* session) {
+  if (refusal.code == errc::forbidden_origin) {
+    log()->warn("refused Origin '{}' from {} (DNS-rebinding defence; see --allowed-origins)",
+                req.headers.origin.value_or(""), req.remote);
+  } else if (refusal.code == errc::forbidden_host) {
+    log()->warn("refused Host '{}' from {} (DNS-rebinding defence; see --allowed-hosts)",
+                req.headers.host.value_or("(none)"), req.remote);
+  }
+  return refuse(refusal.code, refusal.id, session, refusal.detail, refusal.data);
+}
+
+HttpAnswer McpEndpoint::refuse_method(const HttpRequest& req, const char* allow) {
+  // The DNS-rebinding defence first, as for the verbs we serve: a forged Host learns nothing more.
+  if (auto refusal = front::check_caller(req.headers, policy_)) return refuse(req, *refusal);
+  auto answer = refuse(errc::method_not_allowed, std::nullopt);
+  for (auto& [name, value] : answer.headers) {
+    if (name == "Allow") value = allow;
+  }
+  return answer;
+}
+
+HttpAnswer McpEndpoint::refuse(errc e, const std::optional<jsonrpc::RequestId>& id, const Session* session,
+                               std::string_view detail, const json& data) {
+  const auto& m = mapping_of(e);
+  auto answer = json_answer(m.http_status, jsonrpc::serialize(error_response(e, id, detail, data)));
+  if (m.http_status == 503) {
+    std::chrono::seconds retry = std::chrono::seconds(1);
+    if (e == errc::session_draining && session != nullptr) {
+      retry = session->retry_after();
+    } else if (e == errc::server_draining) {
+      retry = server_retry_after();
+    } else if (config_.retry_after.count() > 0) {
+      retry = config_.retry_after;
+    }
+    answer.set_header("Retry-After", std::to_string(retry.count()));
+  }
+  if (m.http_status == 405) answer.set_header("Allow", kEndpointMethods);
+  ++metrics_.requests_refused;
+  return answer;
+}
+
+// ---------------------------------------------------------------------------------------------
+// POST
+
+HttpAnswer McpEndpoint::handle_post(const HttpRequest& req) {
+  const auto post = front::read_post(req.headers, req.body, policy_);
+  if (post.refusal) return refuse(req, *post.refusal);
+  return admit_post(req, post, req.headers.session_id.value_or(""), PostEndpoint::streamable);
+}
+
+HttpAnswer McpEndpoint::admit_post(const HttpRequest& req, const front::Post& post, std::string_view session_id,
+                                   PostEndpoint endpoint) {
+  const bool legacy = endpoint == PostEndpoint::legacy;
+  const auto& decoded = post.decoded;
+  const auto& request_id = post.request_id;
+  for (int attempt = 0; attempt < kAdmissionAttempts; ++attempt) {
+    auto target = front::look_up(registry_, session_id);
+    // At /messages a Streamable HTTP session has no stream to answer on: as if it did not exist.
+    if (legacy && target.session && target.session->transport() != SessionTransport::legacy_sse) {
+      target = {Lookup::unknown, nullptr};
+    }
+    const bool awaiting = legacy && target.session && target.session->awaiting_initialize();
+    const auto decision = decide(Verb::post, post.body, target.lookup, awaiting);
+    switch (decision.action) {
+      case Action::refuse:
+        return refuse(decision.refusal, request_id, target.session.get());
+      case Action::create_session:
+        return initialize(decoded.items.front(), post.format);
+      case Action::initialize_legacy:
+        if (!initialize_legacy(*target.session, decoded.items.front())) continue;  // another got there first
+        return json_answer(202, "");
+      case Action::accept:
+      case Action::handle: {
+        // The legacy transport predates MCP-Protocol-Version.
+        if (!legacy) {
+          if (auto refusal = front::check_protocol_version(req.headers, request_id)) return refuse(req, *refusal);
+        }
+        if (decoded.batch && !mcp::allows_batches(target.session->protocol_version())) {
+          return refuse(errc::batch_not_supported, std::nullopt);
+        }
+        if (decision.action == Action::accept) {
+          accept_messages(*target.session, decoded);
+          return json_answer(202, "");
+        }
+        if (legacy) {
+          // The answers go on the session's stream.
+          if (!run_requests(target.session, decoded, legacy_stream_of(*target.session))) continue;
+          return json_answer(202, "");
+        }
+        auto stream = std::make_shared<ReplyStream>(post.format, decoded.batch, config_.max_queued_events, metrics_);
+        make_resumable(*target.session, stream, EventLog::StreamKind::post);
+        stream->on_gone([this, weak = std::weak_ptr<Session>(target.session),
+                         weak_stream = std::weak_ptr<ReplyStream>(stream)](const std::vector<std::string>&) {
+          client_left(weak, weak_stream);
+        });
+        if (!run_requests(target.session, decoded, stream)) continue;  // left open just now: look again
+        return respond(stream);
+      }
+      case Action::open_stream:
+      case Action::end_session:
+      case Action::open_legacy:
+        break;
+    }
+    break;
+  }
+  return refuse(errc::session_not_found, request_id);
+}
+
+HttpAnswer McpEndpoint::initialize(const jsonrpc::Message& request, Format format) {
+  const json& params = request.params;
+  const auto requested = params.is_object() ? params.find("protocolVersion") : params.end();
+  auto answer = [format](const json& message) {
+    auto out = messages_answer(format);
+    out.body = format == Format::sse ? ReplyStream::sse_event(message) : jsonrpc::serialize(message);
+    return out;
+  };
+  if (requested == params.end() || !requested->is_string()) {
+    return answer(error_response(errc::invalid_params, request.id, "\"protocolVersion\" must be a string"));
+  }
+  const auto version = mcp::negotiate_version(params);
+  const auto capabilities = params.find("capabilities");
+  auto session = registry_.create(version, capabilities != params.end() && capabilities->is_object()
+                                               ? *capabilities
+                                               : json::object());
+  if (!session) return refuse(registry_.admissions_closed() ? errc::server_draining : errc::too_many_sessions, request.id);
+  const auto info = params.find("clientInfo");
+  const json client_info = info == params.end() ? json() : *info;
+  const std::string client = jsonrpc::string_member(client_info, "name").value_or("?") + " " +
+                             jsonrpc::string_member(client_info, "version").value_or("?");
+  log()->info("session {}: -> open (initialize; protocol {}, asked {}; {})", session->id(), version,
+              requested->get<std::string>(), client);
+  auto out = answer(jsonrpc::make_result(*request.id, mcp::initialize_result(info_, version, dispatcher_.catalog())));
+  out.set_header(kSessionHeader, session->id());
+  return out;
+}
+
+void McpEndpoint::accept_messages(Session& session, const jsonrpc::Decoded& decoded) {
+  for (const auto& item : decoded.items) {
+    switch (item.kind) {
+      case jsonrpc::Kind::notification: dispatcher_.handle_notification(session, item); break;
+      case jsonrpc::Kind::response:
+      case jsonrpc::Kind::error_response: dispatcher_.handle_response(session, item); break;
+      case jsonrpc::Kind::invalid:  // such a body needs an answer: run_requests takes it
+      case jsonrpc::Kind::request: break;  // not in an accept-only body
+    }
+  }
+}
+
+bool McpEndpoint::run_requests(const std::shared_ptr<Session>& session, const jsonrpc::Decoded& decoded,
+                               const std::shared_ptr<ReplyStream>& stream) {
+  const errc draining = config_.draining_status == 404 ? errc::session_terminated : errc::session_draining;
+  for (const auto& item : decoded.items) {
+    switch (item.kind) {
+      case jsonrpc::Kind::notification: dispatcher_.handle_notification(*session, item); break;
+      case jsonrpc::Kind::response:
+      case jsonrpc::Kind::error_response: dispatcher_.handle_response(*session, item); break;
+      case jsonrpc::Kind::invalid:
+        deliver(stream, *session, error_response(item.problem, item.id, item.detail));
+        break;
+      case jsonrpc::Kind::request: {
+        std::stop_source stop;
+        // Admission registers the response slot too (only when admitted): a refused duplicate
+        // must not take over the slot of the request already in flight under that id.
+        auto begin = session->begin_request({*item.id, stop, stream});
+        switch (begin.result) {
+          case Session::BeginResult::admitted:
+            dispatcher_.handle_request(session, item, stream, std::move(begin.guard), stop.get_token());
+            break;
+          case Session::BeginResult::duplicate_id:
+            deliver(stream, *session, error_response(errc::duplicate_request_id, item.id));
+            break;
+          case Session::BeginResult::not_open:
+            if (!decoded.batch) return false;
+            deliver(stream, *session, error_response(draining, item.id));
+            break;
+        }
+        break;
+      }
+    }
+  }
+  return true;
+}
+
+HttpAnswer McpEndpoint::respond(const std::shared_ptr<ReplyStream>& stream) {
+  if (stream->finished()) {
+    auto answer = messages_answer(stream->format());
+    answer.body = stream->take_body();  // everything answered already
+    stream->delivered();  // written whole, in one body: nothing to keep for a resume
+    return answer;
+  }
+  auto answer = messages_answer(stream->format());
+  answer.stream = stream;
+  answer.stream_carries_requests = true;
+  answer.on_stream_end = [stream] { stream->delivered(); };
+  return answer;
+}
+
+// ---------------------------------------------------------------------------------------------
+// GET and DELETE
+
+HttpAnswer McpEndpoint::handle_get(const HttpRequest& req) {
+  const auto& headers = req.headers;
+  if (auto refusal = front::check_get(headers, policy_)) return refuse(req, *refusal);
+  const auto session_id = headers.session_id.value_or("");
+  const auto resume_from = headers.last_event_id ? EventId::parse(*headers.last_event_id) : std::nullopt;
+  for (int attempt = 0; attempt < kAdmissionAttempts; ++attempt) {
+    auto target = front::look_up(registry_, session_id);
+    auto decision = decide(Verb::get, Body::none, target.lookup, false, resume_from.has_value());
+    if (decision.action == Action::refuse) return refuse(decision.refusal, std::nullopt, target.session.get());
+    if (decision.action != Action::open_stream) break;
+    if (auto refusal = front::check_protocol_version(headers, std::nullopt)) return refuse(req, *refusal);
+    if (resume_from && target.session->events()) {
+      if (auto resumed = resume(target.session, *resume_from)) return std::move(*resumed);
+    }
+    if (resume_from) {
+      // An id this session does not know: a plain GET stream, admitted as one.
+      log()->debug("session {}: Last-Event-ID '{}' names no stream we keep; opening a new stream", session_id,
+                   *headers.last_event_id);
+      decision = decide(Verb::get, Body::none, target.lookup);
+      if (decision.action == Action::refuse) return refuse(decision.refusal, std::nullopt, target.session.get());
+    }
+    auto stream = std::make_shared<ReplyStream>(Format::sse, false, config_.max_queued_events, metrics_);
+    make_resumable(*target.session, stream, EventLog::StreamKind::get);
+    switch (target.session->attach_stream(stream)) {
+      case Session::AttachResult::conflict:
+        return refuse(errc::stream_conflict, std::nullopt);
+      case Session::AttachResult::not_open:
+        continue;
+      case Session::AttachResult::attached: {
+        const ReplyStream* raw = stream.get();
+        return sse_answer(stream, false, [session = target.session, stream, raw] {
+          session->detach_stream(raw);
+          stream->close();  // ended: a resume replays what is left of it, then ends
+        });
+      }
+    }
+  }
+  return refuse(errc::session_not_found, std::nullopt);
+}
+
+HttpAnswer McpEndpoint::handle_delete(const HttpRequest& req) {
+  const auto& headers = req.headers;
+  if (auto refusal = front::check_caller(headers, policy_)) return refuse(req, *refusal);
+  auto target = front::look_up(registry_, headers.session_id.value_or(""));
+  const auto decision = decide(Verb::del, Body::none, target.lookup);
+  if (decision.action != Action::end_session) return refuse(decision.refusal, std::nullopt, target.session.get());
+  if (auto refusal = front::check_protocol_version(headers, std::nullopt)) return refuse(req, *refusal);
+  // Answers at once: the drain runs on its own (docs/architecture.md, "Session lifecycle").
+  target.session->begin_drain(EndReason::remote_delete, config_.drain_timeout);
+  HttpAnswer answer;
+  answer.status = 200;
+  return answer;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Legacy HTTP+SSE (2024-11-05): GET --sse-path opens a session whose one stream carries every
+// response and server message; the client POSTs its messages to --messages-path?sessionId=<id>
+// and gets 202 at once. Closing the stream is the session's DELETE.
+
+HttpAnswer McpEndpoint::handle_sse_open(const HttpRequest& req) {
+  const auto& headers = req.headers;
+  if (auto refusal = front::check_get(headers, policy_)) return refuse(req, *refusal);
+  const auto decision = decide(Verb::sse_open, Body::none, Lookup::no_id);
+  if (decision.action != Action::open_legacy) return refuse(decision.refusal, std::nullopt);
+  auto session = registry_.create(std::string(mcp::kLegacySseVersion), json::object(), SessionTransport::legacy_sse);
+  if (!session) return refuse(registry_.admissions_closed() ? errc::server_draining : errc::too_many_sessions, std::nullopt);
+  auto stream = std::make_shared<ReplyStream>(Format::sse, false, config_.max_queued_events, metrics_);
+  stream->carry_responses_until_closed();
+  // The client leaving is its DELETE: the session drains, and admitted work keeps running for
+  // the window; what it writes afterwards is dropped and counted.
+  stream->on_gone([weak = std::weak_ptr<Session>(session), window = config_.drain_timeout](
+                      const std::vector<std::string>&) {
+    if (auto s = weak.lock()) s->begin_drain(EndReason::stream_closed, window);
+  });
+  // A relative URI, as SDK servers send it (docs/legacy-sse.md).
+  stream->push_event("endpoint", config_.messages_path + "?sessionId=" + query_escape(session->id()));
+  if (session->attach_stream(stream) != Session::AttachResult::attached) {
+    // Only a shutdown that closed the session in between gets here.
+    return refuse(errc::server_draining, std::nullopt);
+  }
+  log()->info("session {}: -> open (legacy HTTP+SSE stream; awaiting initialize)", session->id());
+  const ReplyStream* raw = stream.get();
+  return sse_answer(stream, false, [session, raw] { session->detach_stream(raw); });
+}
+
+HttpAnswer McpEndpoint::handle_messages(const HttpRequest& req) {
+  const auto post = front::read_post(req.headers, req.body, policy_);
+  if (post.refusal) return refuse(req, *post.refusal);
+  const auto session_id = legacy_session_param(req.query);
+  if (session_id.empty()) return refuse(errc::session_param_required, post.request_id);
+  return admit_post(req, post, session_id, PostEndpoint::legacy);
+}
+
+bool McpEndpoint::initialize_legacy(Session& session, const jsonrpc::Message& request) {
+  const json& params = request.params;
+  const auto stream = legacy_stream_of(session);
+  const auto requested = params.is_object() ? params.find("protocolVersion") : params.end();
+  if (requested == params.end() || !requested->is_string()) {
+    // The session stays uninitialized: the client may send a corrected initialize.
+    deliver(stream, session, error_response(errc::invalid_params, request.id, "\"protocolVersion\" must be a string"));
+    return true;
+  }
+  const auto version = mcp::negotiate_version(params, mcp::kLegacySseVersion);
+  const auto capabilities = params.find("capabilities");
+  if (!session.initialize(version, capabilities != params.end() && capabilities->is_object() ? *capabilities
+                                                                                                : json::object())) {
+    return false;
+  }
+  const auto info = params.find("clientInfo");
+  const json client_info = info == params.end() ? json() : *info;
+  const std::string client = jsonrpc::string_member(client_info, "name").value_or("?") + " " +
+                             jsonrpc::string_member(client_info, "version").value_or("?");
+  log()->info("session {}: initialized (legacy HTTP+SSE; protocol {}, asked {}; {})", session.id(), version,
+              requested->get<std::string>(), client);
+  deliver(stream, session,
+                 jsonrpc::make_result(*request.id, mcp::initialize_result(info_, version, dispatcher_.catalog())));
+  return true;
+}
+
+void McpEndpoint::deliver(const std::shared_ptr<ReplyStream>& stream, const Session& session,
+                                 const json& message) {
+  // Keys of their own, so they can never collide with a request's key_of(id).
+  const auto key = "#direct-" + std::to_string(++direct_keys_);
+  stream->expect(key);
+  if (!stream->complete(key, message)) {
+    log()->debug("session {}: message dropped: its stream is gone", session.id());
+  }
+}
+
+std::shared_ptr<ReplyStream> McpEndpoint::legacy_stream_of(const Session& session) {
+  if (auto stream = session.attached_stream()) return stream;
+  // The stream detached (its client left; the session drains): writes go nowhere, counted.
+  auto gone = std::make_shared<ReplyStream>(Format::sse, false, 1, metrics_);
+  gone->carry_responses_until_closed();
+  gone->mark_gone();
+  return gone;
+}
+
+}  // namespace graceway

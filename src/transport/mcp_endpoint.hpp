@@ -1,0 +1,161 @@
+#pragma once
+// Every HTTP route graceway serves, apart from the engine that carries the bytes: the MCP
+// endpoint (Streamable HTTP POST/GET/DELETE), the legacy HTTP+SSE transport (2024-11-05: GET
+// --sse-path, POST --messages-path) and the operational routes (/healthz, /readyz, /metrics).
+// It owns the whole order of checks of a request (request front, admission table, protocol
+// version, era rules) and answers with a full response or a reply stream; the engine only parses
+// requests and writes answers. The request-front fuzz target and the tests call it directly.
+// Thread-safe: any engine thread may call handle() at any time.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "graceway/clock.hpp"
+#include "graceway/config.hpp"
+#include "graceway/errc.hpp"
+#include "graceway/jsonrpc.hpp"
+#include "graceway/metrics.hpp"
+#include "graceway/server.hpp"
+#include "session/event_log.hpp"
+#include "transport/admission.hpp"
+#include "transport/reply_stream.hpp"
+#include "transport/request_front.hpp"
+
+namespace graceway {
+
+class Session;
+class SessionRegistry;
+namespace mcp {
+class Dispatcher;
+}
+
+// One HTTP request as an engine hands it over: views into the engine's buffers, valid for the
+// duration of McpEndpoint::handle().
+struct HttpRequest {
+  std::string_view method;
+  std::string_view path;    // the target up to '?'
+  std::string_view query;   // after '?', still percent-encoded; empty when none
+  front::Headers headers;
+  std::string_view body;
+  std::string_view remote;  // the peer's address, for logs
+};
+
+// What the engine writes back: a whole response, or a head followed by a reply stream.
+struct HttpAnswer {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;  // besides Content-Type
+  std::string content_type;  // empty: no body
+  std::string body;
+  // Set: the body is this stream, written as it produces output, until it ends or the client
+  // leaves (the engine calls ReplyStream::mark_gone() then).
+  std::shared_ptr<ReplyStream> stream;
+  // A POST's stream cancels (or parks) its requests when the client leaves, so an engine that
+  // must poll for a gone client polls it more often than a session's standalone stream.
+  bool stream_carries_requests = false;
+  // Runs once, on the engine's thread, when the engine stops serving `stream` for any reason.
+  std::function<void()> on_stream_end;
+  // The connection must not carry another request after this answer.
+  bool close_connection = false;
+
+  void set_header(std::string name, std::string value) { headers.emplace_back(std::move(name), std::move(value)); }
+  [[nodiscard]] const std::string* header(std::string_view name) const;
+};
+
+class McpEndpoint {
+public:
+  McpEndpoint(const ServerConfig& config, const ServerInfo& info, const Clock& clock, SessionRegistry& registry,
+              mcp::Dispatcher& dispatcher, Metrics& metrics);
+  McpEndpoint(const McpEndpoint&) = delete;
+  McpEndpoint& operator=(const McpEndpoint&) = delete;
+
+  // Routes and answers one request. Never throws: a handler that throws is answered 500.
+  [[nodiscard]] HttpAnswer handle(const HttpRequest& request);
+  // An error the engine found before the request was whole (body over the limit, bad framing,
+  // no capacity), rendered like every other error.
+  [[nodiscard]] HttpAnswer refusal(errc e, std::string_view detail = {});
+
+  // Readiness fails and new sessions get 503 + Retry-After (seconds until `deadline`).
+  void begin_shutdown(Clock::time_point deadline);
+  [[nodiscard]] bool shutting_down() const { return shutting_down_.load(); }
+
+private:
+  using Format = ReplyStream::Format;
+  using Target = front::Target;
+  enum class PostEndpoint { streamable, legacy };
+
+  HttpAnswer route(const HttpRequest& req);
+  HttpAnswer handle_post(const HttpRequest& req);
+  // The admission loop of every POST, at the endpoint and at the legacy /messages: look the
+  // session up, ask the admission table, act; a session that left `open` between the look-up and
+  // the run is looked up again.
+  HttpAnswer admit_post(const HttpRequest& req, const front::Post& post, std::string_view session_id,
+                        PostEndpoint endpoint);
+  HttpAnswer handle_get(const HttpRequest& req);
+  HttpAnswer handle_delete(const HttpRequest& req);
+  // Legacy HTTP+SSE (docs/legacy-sse.md).
+  HttpAnswer handle_sse_open(const HttpRequest& req);
+  HttpAnswer handle_messages(const HttpRequest& req);
+  // Applies a legacy session's initialize and puts its answer on the session's stream. False
+  // when another initialize got there first (the caller asks the admission table again).
+  bool initialize_legacy(Session& session, const jsonrpc::Message& request);
+  // A message that answers no in-flight request (a legacy initialize, an invalid message, a
+  // refused request) on `stream`; dropped quietly when the stream is gone.
+  void deliver(const std::shared_ptr<ReplyStream>& stream, const Session& session, const nlohmann::json& message);
+  // The session's stream, or a stand-in that drops (and counts) whatever is written to it.
+  [[nodiscard]] std::shared_ptr<ReplyStream> legacy_stream_of(const Session& session);
+
+  HttpAnswer initialize(const jsonrpc::Message& request, Format format);
+  void accept_messages(Session& session, const jsonrpc::Decoded& decoded);
+  // Admits each request of `decoded` with `stream` as its reply stream (the POST's own, or a
+  // legacy session's one stream); every other item is applied, or answered on the same stream.
+  // False when a single request found its session no longer open (the caller asks again).
+  bool run_requests(const std::shared_ptr<Session>& session, const jsonrpc::Decoded& decoded,
+                    const std::shared_ptr<ReplyStream>& stream);
+  // The POST's own reply stream, written whole or streamed.
+  HttpAnswer respond(const std::shared_ptr<ReplyStream>& stream);
+
+  [[nodiscard]] admission::Decision decide(admission::Verb verb, admission::Body body, admission::Lookup lookup,
+                                          bool awaiting_initialize = false, bool resuming = false) const;
+  // Resumability: gives an SSE stream event ids (and the priming event for 2025-11-25 sessions)
+  // when the session keeps an event log.
+  void make_resumable(Session& session, const std::shared_ptr<ReplyStream>& stream, EventLog::StreamKind kind) const;
+  // GET + Last-Event-ID: serves the rest of the stream `from` names. Empty when the session does
+  // not know that stream (the caller serves a plain GET stream instead).
+  std::optional<HttpAnswer> resume(const std::shared_ptr<Session>& session, EventId from);
+  // The client of `stream` left (or its successor's did): stop its unanswered requests now, or
+  // after --resume-window unless a GET resumes the stream first.
+  void client_left(const std::weak_ptr<Session>& session, const std::weak_ptr<ReplyStream>& stream) const;
+  // Answers a request-front refusal (and logs a refused Host or Origin).
+  HttpAnswer refuse(const HttpRequest& req, const front::Refusal& refusal, const Session* session = nullptr);
+  // A verb a route does not serve: the Host/Origin checks, then 405 with `allow`.
+  HttpAnswer refuse_method(const HttpRequest& req, const char* allow);
+  HttpAnswer refuse(errc e, const std::optional<jsonrpc::RequestId>& id, const Session* session = nullptr,
+                    std::string_view detail = {}, const nlohmann::json& data = nullptr);
+  [[nodiscard]] std::chrono::seconds server_retry_after() const;
+  // The 200 head of an SSE stream.
+  [[nodiscard]] static HttpAnswer sse_answer(std::shared_ptr<ReplyStream> stream, bool carries_requests,
+                                             std::function<void()> on_end);
+
+  const ServerConfig& config_;
+  const ServerInfo& info_;
+  const Clock& clock_;
+  SessionRegistry& registry_;
+  mcp::Dispatcher& dispatcher_;
+  Metrics& metrics_;
+  const front::Policy policy_;  // read-only after construction
+
+  std::atomic<bool> shutting_down_{false};
+  std::atomic<Clock::time_point> shutdown_deadline_{};
+  std::atomic<std::uint64_t> direct_keys_{0};  // numbers deliver()'s response slots
+};
+
+}  // namespace graceway
