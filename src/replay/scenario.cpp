@@ -52,7 +52,8 @@ std::vector<int> statuses(const json& value, const std::string& where) {
 }
 
 Expectation parse_expect(const json& e, const std::string& where) {
-  only_keys(e, {"status", "spec_status", "retry_after", "response", "response_level", "error_code", "ends"}, where);
+  only_keys(e, {"status", "spec_status", "retry_after", "response", "response_level", "error_code", "ends", "ends_level"},
+            where);
   Expectation x;
   if (e.contains("status")) x.status = statuses(e["status"], where + ".status");
   if (e.contains("spec_status")) x.spec_status = statuses(e["spec_status"], where + ".spec_status");
@@ -75,6 +76,9 @@ Expectation parse_expect(const json& e, const std::string& where) {
     if (!e["ends"].is_boolean()) fail(where, "\"ends\" must be true or false");
     x.ends = e["ends"].get<bool>();
   }
+  const auto ends_level = text(e, "ends_level", where, level);
+  if (ends_level != "spec" && ends_level != "graceway") fail(where, "\"ends_level\" is spec or graceway");
+  x.ends_level = ends_level == "spec" ? Level::spec : Level::graceway;
   return x;
 }
 

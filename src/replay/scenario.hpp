@@ -26,7 +26,9 @@ struct Expectation {
   std::string response = "any";        // result | error | none | any: the JSON-RPC answer for our id
   Level response_level = Level::spec;
   std::optional<int> error_code;        // JSON-RPC error code of that answer
-  bool ends = true;                     // the response body ends (a hung stream is a spec violation)
+  bool ends = true;                     // the response body ends
+  Level ends_level = Level::spec;       // of that check (default: response_level); a stream that
+                                        // stays open after its answer is always graceway (SHOULD)
 };
 
 struct Step {
@@ -73,7 +75,8 @@ struct Scenario {
   bool needs_settings = false;  // the scenario sets "server": a running target must match it
   std::vector<Step> steps;
   bool no_error_logs = true;                      // graceway: nothing logged at error level
-  std::map<std::string, CounterBound> counters;   // graceway: /metrics counters after the run
+  std::map<std::string, CounterBound> counters;   // graceway: how much /metrics counters rise
+                                                  // during the scenario (end minus start)
   // What the scenario needs beyond HTTP: "gates" (exact tool timing), "shutdown", "settings".
   [[nodiscard]] bool uses(std::string_view op) const;
 };

@@ -3,9 +3,15 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
+#include "replay/driver.hpp"
 #include "replay/report.hpp"
 #include "replay/runner.hpp"
 #include "replay/scenario.hpp"
@@ -71,6 +77,21 @@ TEST(ScenarioTest, ParsesStepsExpectationsSettingsAndCounters) {
   const auto flags = sc.server.flags();
   EXPECT_NE(std::find(flags.begin(), flags.end(), "--draining-status"), flags.end());
   EXPECT_NE(std::find(flags.begin(), flags.end(), "300ms"), flags.end());
+}
+
+TEST(ScenarioTest, AHungStreamIsJudgedAtTheLevelOfItsAnswerUnlessTold) {
+  auto with_expect = [](json expect) {
+    auto doc = minimal();
+    doc["steps"].push_back({{"op", "post"}, {"session", "A"}, {"method", "ping"}, {"expect", std::move(expect)}});
+    return parse_scenario(doc, "f.json").steps.back().expect.value();
+  };
+  EXPECT_EQ(with_expect({{"status", 200}}).ends_level, Level::spec);
+  EXPECT_EQ(with_expect({{"response", "result"}, {"response_level", "graceway"}}).ends_level, Level::graceway);
+  EXPECT_EQ(with_expect({{"response", "none"}, {"ends_level", "graceway"}}).ends_level, Level::graceway);
+  EXPECT_EQ(with_expect({{"response_level", "graceway"}, {"ends_level", "spec"}}).ends_level, Level::spec);
+  auto doc = minimal();
+  doc["steps"].push_back({{"op", "post"}, {"session", "A"}, {"method", "ping"}, {"expect", {{"ends_level", "strict"}}}});
+  EXPECT_NE(parse_error(doc).find("\"ends_level\" is spec or graceway"), std::string::npos) << parse_error(doc);
 }
 
 TEST(ScenarioTest, EveryMistakeIsNamedWithItsFileAndStep) {
@@ -140,6 +161,85 @@ Result sample() {
   };
   r.sessions["A"] = {{0, "open"}, {10, "draining"}, {95, "closed"}};
   return r;
+}
+
+// A driver with no server behind it: each counter reads the next of its scripted values (nullopt
+// once they run out), so a test decides what the scenario's start and end see. The scenario's
+// only step is a shutdown, which the runner follows with no request of its own.
+class ScriptedCounters final : public Driver {
+public:
+  explicit ScriptedCounters(std::map<std::string, std::deque<std::optional<std::uint64_t>>> values)
+      : values_(std::move(values)) {}
+  std::string host() const override { return "127.0.0.1"; }
+  std::uint16_t port() const override { return 1; }
+  std::string path() const override { return "/mcp"; }
+  GateCall gate_call(const std::string&, bool) override { return {"sleep", json::object(), false}; }
+  std::optional<bool> wait_started(const std::string&, std::chrono::milliseconds) override { return true; }
+  void release(const std::string&) override {}
+  std::optional<bool> wait_state(const std::string&, const std::string&, std::chrono::milliseconds) override {
+    return true;
+  }
+  bool shutdown() override { return true; }
+  std::optional<int> wait_exit(std::chrono::milliseconds) override { return 0; }
+  std::optional<std::uint64_t> counter(const std::string& name) override {
+    ++reads[name];
+    auto& queue = values_[name];
+    if (queue.empty()) return std::nullopt;
+    const auto v = queue.front();
+    queue.pop_front();
+    return v;
+  }
+  std::optional<std::uint64_t> error_lines() override { return 0; }
+  std::map<std::string, int> reads;
+
+private:
+  std::map<std::string, std::deque<std::optional<std::uint64_t>>> values_;
+};
+
+Scenario counting(std::map<std::string, CounterBound> counters) {
+  Scenario sc;
+  sc.name = "counting";
+  Step shutdown;
+  shutdown.op = "shutdown";
+  sc.steps.push_back(shutdown);
+  sc.counters = std::move(counters);
+  return sc;
+}
+
+// A long-running server carries counts from earlier scenarios: a bound is on the change over
+// this scenario, not on the value.
+TEST(RunnerCountersTest, BoundsApplyToTheChangeOverTheScenarioNotTheValue) {
+  ScriptedCounters driver({{"tool_calls_cancelled", {7, 7}}, {"sessions_created", {250, 350}}});
+  const auto r = run_scenario(counting({{"tool_calls_cancelled", {std::nullopt, 0}}, {"sessions_created", {100, std::nullopt}}}),
+                              driver);
+  EXPECT_EQ(r.verdict(), "pass") << render_text(r, true);
+  EXPECT_EQ(driver.reads["tool_calls_cancelled"], 2) << "read at the start and at the end";
+  EXPECT_EQ(driver.reads["sessions_created"], 2);
+}
+
+TEST(RunnerCountersTest, AChangeOutsideTheBoundIsAGracewayExpectationNamingTheChange) {
+  ScriptedCounters driver({{"tool_calls_cancelled", {7, 8}}, {"sessions_created", {250, 349}}});
+  const auto r = run_scenario(counting({{"tool_calls_cancelled", {std::nullopt, 0}}, {"sessions_created", {100, std::nullopt}}}),
+                              driver);
+  EXPECT_EQ(r.verdict(), "graceway-expectation");
+  ASSERT_EQ(r.failures.size(), 2U) << render_text(r, true);
+  EXPECT_EQ(r.failures[0].level, Level::graceway);
+  EXPECT_EQ(r.failures[0].what, "counter sessions_created rose by 99 (250 -> 349), expected >= 100");
+  EXPECT_EQ(r.failures[1].what, "counter tool_calls_cancelled rose by 1 (7 -> 8), expected <= 0");
+}
+
+TEST(RunnerCountersTest, ACounterSeenAtOnlyOneEndOrGoingBackIsANoteNotAVerdict) {
+  ScriptedCounters driver({{"deadline_errors", {std::nullopt, 3}},  // no /metrics at the start
+                           {"late_results", {5}},                    // none at the end (it exited)
+                           {"dropped_writes", {9, 2}}});             // the server restarted
+  const auto r = run_scenario(
+      counting({{"deadline_errors", {1, std::nullopt}}, {"late_results", {std::nullopt, 0}}, {"dropped_writes", {std::nullopt, 0}}}),
+      driver);
+  EXPECT_EQ(r.verdict(), "pass") << render_text(r, true);
+  ASSERT_EQ(r.notes.size(), 3U) << render_text(r, true);
+  EXPECT_EQ(r.notes[0], "counter deadline_errors not observable here");
+  EXPECT_EQ(r.notes[1], "counter dropped_writes went back from 9 to 2 (the server restarted?); not judged");
+  EXPECT_EQ(r.notes[2], "counter late_results not observable here");
 }
 
 TEST(ReportTest, VerdictsKeepSpecViolationsApart) {
