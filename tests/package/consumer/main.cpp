@@ -2,6 +2,7 @@
 // Exit 0 when all of that works.
 
 #include <cstdio>
+#include <string>
 #include <utility>
 
 #include <graceway/server.hpp>
@@ -13,7 +14,9 @@ int main() {
   greet.name = "greet";
   greet.input_schema = {{"type", "object"}, {"properties", {{"name", {{"type", "string"}}}}}};
   if (!tools.add(greet, [](graceway::ToolContext& ctx) {
-        return graceway::ToolResult::text("hello " + ctx.arguments().value("name", std::string("world")));
+        std::string text = "hello ";
+        text += ctx.arguments().value("name", std::string("world"));
+        return graceway::ToolResult::text(std::move(text));
       })) {
     std::fprintf(stderr, "consumer: ToolRegistry::add refused the tool\n");
     return 1;
