@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <spdlog/spdlog.h>
@@ -127,7 +128,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const unsigned op = in.below(11);
     if (op == 0 || w.sessions.empty()) {
       if (w.sessions.size() < 4) {
-        w.sessions.push_back({std::make_shared<Session>("s" + std::to_string(w.sessions.size()), "2025-11-25", w.env),
+        // Built by appending: gcc 12 at -O3 reports a false -Wrestrict for `"s" + std::to_string(...)`
+        // (operator+(const char*, string&&) inlined; GCC PR 105329, as in src/transport/http_headers.cpp).
+        std::string id(1, 's');
+        id.append(std::to_string(w.sessions.size()));
+        w.sessions.push_back({std::make_shared<Session>(std::move(id), "2025-11-25", w.env),
                               {}, nullptr, SessionState::open, 0ms, 0});
         ++w.metrics.sessions_created;
       }

@@ -11,7 +11,8 @@
 #   fuzz      clang 14, -Werror, libFuzzer + ASan/UBSan: corpus replays, then 30 s of fuzzing each
 #   tidy      clang-tidy on src/ and include/ (zero warnings)
 #   release   gcc -O3 Release build of every shipped binary (what scripts/run.sh and bench/run.sh
-#             build), then the server is started, probed on /healthz and stopped with SIGTERM
+#             build), then the server is started, probed on /healthz and stopped with SIGTERM;
+#             then installed to a scratch prefix and used by a find_package(graceway) consumer
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --tests
@@ -94,6 +95,9 @@ job_release() {
     echo "release: the server did not serve /healthz or did not exit 0 on SIGTERM (exit $rc)"; cat "$log"; return 1
   fi
   echo "release: built, served /healthz on port $port, exited 0 on SIGTERM"
+  # The plain, uninstrumented build is the one to install: find_package(graceway) from a consumer
+  # project (tests/package; ctest runs the same check as package.install_and_consume in dev builds).
+  tests/package/check_install.sh build/release build/release/package-check
 }
 
 declare -A result
