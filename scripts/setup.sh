@@ -24,9 +24,9 @@ done
 
 # Toolchain and the libraries graceway is built on (README "Dependencies").
 packages=(cmake g++ make pkg-config
-          libcpp-httplib-dev nlohmann-json3-dev libboost-dev libspdlog-dev libcli11-dev)
+          libcpp-httplib-dev nlohmann-json3-dev libboost-dev libspdlog-dev libcli11-dev libssl-dev)
 if [ "$with_tests" = 1 ]; then
-  packages+=(libgtest-dev gcovr clang-14 libclang-rt-14-dev clang-tidy-14)
+  packages+=(libgtest-dev gcovr clang-14 libclang-rt-14-dev clang-tidy-14 openssl)
 fi
 if [ "$with_bench" = 1 ]; then
   packages+=(nginx-light wrk curl python3)
