@@ -1,10 +1,11 @@
-// The HTTP request front: the headers (Content-Type, Accept, Host, Origin, MCP-Protocol-Version,
-// Mcp-Session-Id, Last-Event-ID) and body of a POST, GET or DELETE to /mcp, driven through
-// front::read_post / check_get / check_caller, the session lookup in a real SessionRegistry,
-// the admission table and check_protocol_version, exactly as HttpTransport does.
-// Invariants: nothing throws; every refusal maps to a 4xx (or a documented 503 with Retry-After
-// semantics) and serialises to a JSON-RPC error; only a well-formed initialize without a session
-// creates one; only an open session runs requests; a draining session never does.
+// The MCP endpoint itself (McpEndpoint::handle, the code every HTTP engine calls): the headers
+// (Content-Type, Accept, Host, Origin, MCP-Protocol-Version, Mcp-Session-Id, Last-Event-ID) and
+// body of a POST, GET or DELETE to /mcp, against a real SessionRegistry holding an open, a draining
+// and a closed session, under fuzzed settings (response mode, Origin and Host lists, JSON depth,
+// process shutdown, capacity, --draining-status). The admission table is also checked on its own.
+// Invariants: nothing throws and nothing is a 500; every error answer is a JSON-RPC error with a
+// 4xx status or a documented 503 with Retry-After; only a well-formed initialize without a session
+// creates one; a draining, closed or unknown session never runs a request.
 
 #include <array>
 #include <cstdint>
@@ -12,10 +13,15 @@
 #include <spdlog/spdlog.h>
 
 #include "fuzz_input.hpp"
+#include "graceway/catalog.hpp"
 #include "graceway/logging.hpp"
+#include "graceway/server.hpp"
+#include "mcp/protocol.hpp"
+#include "runtime/tool_pool.hpp"
 #include "session/session_registry.hpp"
 #include "transport/admission.hpp"
 #include "transport/error_mapping.hpp"
+#include "transport/mcp_endpoint.hpp"
 #include "transport/request_front.hpp"
 
 namespace {
@@ -102,18 +108,10 @@ SessionEnvironment environment(const Clock& clock, Metrics& metrics) {
   return env;
 }
 
-// A registry holding one session in each state the lookup can report, as the server's would.
-struct Sessions {
-  ManualClock clock;
-  Metrics metrics;
-  SequentialSessionIds ids{"fuzz-"};
-  SessionRegistry registry{environment(clock, metrics), ids, 8, 8};
-  std::shared_ptr<Session> open = registry.create("2025-11-25");
-  std::shared_ptr<Session> draining = registry.create("2025-03-26");
-  InFlightGuard holds_draining;
-  std::string closed_id;
-
-  Sessions() {
+// One input's world: a registry holding one session in each state a lookup can report, and the
+// endpoint over it, built with the input's settings.
+struct World {
+  explicit World(ServerConfig settings) : config(std::move(settings)) {
     auto begin = draining->begin_request({jsonrpc::RequestId{std::int64_t{1}}, {}, nullptr, false});
     holds_draining = std::move(begin.guard);
     draining->begin_drain(EndReason::remote_delete, std::chrono::seconds(30));
@@ -121,7 +119,41 @@ struct Sessions {
     closed_id = closed->id();
     closed->begin_drain(EndReason::remote_delete, std::chrono::seconds(30));  // nothing in flight: closes
   }
+
+  static ToolPool& pool() {
+    static ToolPool tools(1);  // the catalog is empty: nothing is ever queued on it
+    return tools;
+  }
+
+  const ServerConfig config;
+  const ServerInfo info;
+  const Catalog catalog;
+  ManualClock clock;
+  Metrics metrics;
+  SequentialSessionIds ids{"fuzz-"};
+  SessionRegistry registry{environment(clock, metrics), ids, 8, 8};
+  mcp::Dispatcher dispatcher{catalog, pool(), metrics};
+  McpEndpoint endpoint{config, info, clock, registry, dispatcher, metrics};
+  std::shared_ptr<Session> open = registry.create("2025-11-25");
+  std::shared_ptr<Session> draining = registry.create("2025-03-26");
+  InFlightGuard holds_draining;
+  std::string closed_id;
 };
+
+// What every answer of the endpoint must look like.
+void check_answer(const HttpAnswer& answer) {
+  FUZZ_CHECK(answer.status != 500);
+  if (answer.stream) FUZZ_CHECK(answer.status == 200);
+  if (answer.status < 400) return;
+  FUZZ_CHECK(answer.content_type == "application/json");
+  const auto back = jsonrpc::decode(answer.body);
+  FUZZ_CHECK(!back.fatal && !back.batch && back.items.front().kind == jsonrpc::Kind::error_response);
+  if (answer.status == 503) {
+    const auto* retry = answer.header("Retry-After");
+    FUZZ_CHECK(retry != nullptr && !retry->empty() && retry->front() >= '1' && retry->front() <= '9');
+  }
+  if (answer.status == 405) FUZZ_CHECK(answer.header("Allow") != nullptr);
+}
 
 }  // namespace
 
@@ -131,7 +163,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return true;
   }();
   (void)quiet;
-  static Sessions sessions;  // read-only after construction: lookups do not change it
   fuzz::FuzzInput in(data, size);
   const auto verb = static_cast<Verb>(in.below(3));
   front::Headers headers;
@@ -141,64 +172,83 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   headers.host = header(in, kHosts);
   headers.protocol_version = header(in, kVersions);
   headers.last_event_id = in.flag() ? std::optional(in.text(32)) : std::nullopt;
-  const std::array<std::string_view, 3> known = {sessions.open->id(), sessions.draining->id(), sessions.closed_id};
+  // Known ids are "fuzz-1" (open), "fuzz-2" (draining) and "fuzz-3" (closed), as World makes them.
+  static const std::array<std::string, 3> known = {"fuzz-1", "fuzz-2", "fuzz-3"};
   switch (in.below(5)) {
     case 0: break;  // absent
     case 1: headers.session_id = in.text(40); break;
     default: headers.session_id = known[in.below(3)]; break;
   }
-  front::Policy policy;
-  policy.response_mode = in.flag() ? ResponseMode::json : ResponseMode::sse;
-  policy.loopback_bound = in.flag();
-  if (in.flag()) policy.allowed_origins = {in.flag() ? "*" : "https://app.example"};
-  if (in.flag()) policy.allowed_hosts = {in.flag() ? "*" : "mcp.example.com:8443"};
-  policy.bound_host = policy.loopback_bound ? "127.0.0.1" : "0.0.0.0";
+  ServerConfig config;
+  config.response_mode = in.flag() ? ResponseMode::json : ResponseMode::sse;
+  const bool loopback = in.flag();
+  config.host = loopback ? "127.0.0.1" : "0.0.0.0";
+  if (in.flag()) config.allowed_origins = {in.flag() ? "*" : "https://app.example"};
+  if (in.flag()) config.allowed_hosts = {in.flag() ? "*" : "mcp.example.com:8443"};
   // With these settings a refused Host is possible only where Host is checked at all.
-  const bool any_host = policy.allowed_hosts.empty() ? !policy.loopback_bound : policy.allowed_hosts.front() == "*";
-  policy.max_json_depth = 1 + in.below(64);
-  admission::Input table;
-  table.verb = verb;
-  const auto target = front::look_up(sessions.registry, headers.session_id.value_or(""));
-  table.session = target.lookup;
-  FUZZ_CHECK((target.session != nullptr) == (target.lookup == Lookup::open || target.lookup == Lookup::draining));
-  if (headers.session_id == known[0]) FUZZ_CHECK(target.lookup == Lookup::open);
-  if (headers.session_id == known[1]) FUZZ_CHECK(target.lookup == Lookup::draining);
-  if (headers.session_id == known[2]) FUZZ_CHECK(target.lookup == Lookup::closed);
-  table.server_draining = in.flag();
-  table.at_capacity = in.flag();
-  table.draining_answers_404 = in.flag();
-  table.resuming = headers.last_event_id.has_value();
+  const bool any_host = config.allowed_hosts.empty() ? !loopback : config.allowed_hosts.front() == "*";
+  config.max_json_depth = 4 + in.below(61);
+  const bool server_draining = in.flag();
+  const bool at_capacity = in.flag();
+  config.draining_status = in.flag() ? 404 : 503;
+  // One session is open (draining and closed ones do not count): at capacity exactly then.
+  config.max_sessions = at_capacity ? 1 : 1000;
   const auto body = in.rest();
 
-  if (verb == Verb::post) {
-    const auto post = front::read_post(headers, body, policy);
-    if (post.refusal) {
-      check_refusal(*post.refusal);
-      if (post.refusal->code == errc::forbidden_origin) FUZZ_CHECK(headers.origin.has_value());
-      if (post.refusal->code == errc::forbidden_host) FUZZ_CHECK(!any_host);
-      return 0;
-    }
-    FUZZ_CHECK(!post.decoded.fatal && !post.decoded.items.empty());
-    if (post.body == Body::initialize) {
-      FUZZ_CHECK(!post.decoded.batch && post.decoded.items.front().method == "initialize");
-    }
-    FUZZ_CHECK(!post.request_id || !post.decoded.batch);
-    table.body = post.body;
-  } else {
-    const auto refusal = verb == Verb::get ? front::check_get(headers, policy) : front::check_caller(headers, policy);
-    if (refusal) {
-      check_refusal(*refusal);
-      if (refusal->code == errc::forbidden_host) FUZZ_CHECK(!any_host);
-      return 0;
-    }
+  World world(config);
+  FUZZ_CHECK(world.open->id() == known[0] && world.draining->id() == known[1] && world.closed_id == known[2]);
+  if (server_draining) world.endpoint.begin_shutdown(world.clock.now() + std::chrono::seconds(20));
+  const auto created_before = world.metrics.sessions_created.load();
+  const auto requests_before = world.metrics.requests.load();
+
+  static constexpr std::array<std::string_view, 3> kMethods = {"POST", "GET", "DELETE"};
+  const HttpRequest request{.method = kMethods[static_cast<std::size_t>(verb)],
+                            .path = "/mcp",
+                            .query = {},
+                            .headers = headers,
+                            .body = verb == Verb::post ? body : std::string_view{},
+                            .remote = "fuzz"};
+  auto answer = world.endpoint.handle(request);
+  check_answer(answer);
+
+  if (answer.status == 403) {
+    const auto message = nlohmann::json::parse(answer.body)["error"]["message"].get<std::string>();
+    if (message == mapping_of(errc::forbidden_host).message) FUZZ_CHECK(!any_host);
+    if (message == mapping_of(errc::forbidden_origin).message) FUZZ_CHECK(headers.origin.has_value());
   }
-  const auto decision = admission::decide(table);
-  check_decision(table, decision);
-  if (decision.action != Action::refuse && decision.action != Action::create_session) {
-    if (auto refusal = front::check_protocol_version(headers, std::nullopt)) {
-      FUZZ_CHECK(refusal->code == errc::unsupported_protocol_version);
-      check_refusal(*refusal);
+  // Only a well-formed initialize without a session id creates a session, and never while the
+  // server drains or is full.
+  if (world.metrics.sessions_created.load() != created_before) {
+    FUZZ_CHECK(verb == Verb::post && !headers.session_id && !server_draining && !at_capacity);
+    FUZZ_CHECK(answer.status == 200 && answer.header("Mcp-Session-Id") != nullptr);
+  }
+  // Only an open session runs requests.
+  if (world.metrics.requests.load() != requests_before) FUZZ_CHECK(headers.session_id == known[0]);
+  if (headers.session_id == known[2]) FUZZ_CHECK(answer.status >= 400);  // closed: never served
+
+  if (answer.stream) {
+    answer.stream->mark_gone();  // the client leaves at once
+    if (answer.on_stream_end) answer.on_stream_end();
+  }
+
+  // The admission table on its own, with the same snapshot.
+  if (verb != Verb::post || !body.empty()) {
+    admission::Input table;
+    table.verb = verb;
+    table.session = front::look_up(world.registry, headers.session_id.value_or("")).lookup;
+    table.server_draining = server_draining;
+    table.at_capacity = at_capacity;
+    table.draining_answers_404 = config.draining_status == 404;
+    table.resuming = headers.last_event_id.has_value();
+    if (verb == Verb::post) {
+      const auto post = front::read_post(headers, body, front::Policy::from(config));
+      if (post.refusal) {
+        check_refusal(*post.refusal);
+        return 0;
+      }
+      table.body = post.body;
     }
+    check_decision(table, admission::decide(table));
   }
   return 0;
 }

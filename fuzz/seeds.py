@@ -112,3 +112,41 @@ write("session_lifecycle", "idle_and_get", ops(OPEN, GET, 0, ADVANCE, 0, 0xff, 0
                                                ADVANCE, 0, 0xff, 0x0f, IDLE, 0))
 write("session_lifecycle", "cancel_and_gone", ops(OPEN, POST, 0, 0, POST, 0, 0, CANCEL, 0, GONE, 0,
                                                   DELETE, 0, 3, FINISH, 0, 0, FINISH, 0, 0))
+
+# http_request: raw bytes on a connection to a real server (session "fuzz-1" exists, 2025-03-26).
+def http(method, target, headers, body=b"", version="1.1"):
+    head = f"{method} {target} HTTP/{version}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
+    return head.encode() + (body.encode() if isinstance(body, str) else body)
+
+MCP = [("Host", "127.0.0.1"), ("Content-Type", "application/json"), ("Accept", "application/json, text/event-stream")]
+SESSION = MCP + [("Mcp-Session-Id", "fuzz-1")]
+ping_body = json.dumps(ping)
+def sized(headers, body):
+    return headers + [("Content-Length", str(len(body)))]
+
+write("http_request", "post_ping", http("POST", "/mcp", sized(SESSION, ping_body), ping_body))
+write("http_request", "pipelined", http("POST", "/mcp", sized(SESSION, ping_body), ping_body) * 2 +
+      http("GET", "/healthz", [("Host", "127.0.0.1")]))
+write("http_request", "chunked_split", http("POST", "/mcp", SESSION + [("Transfer-Encoding", "chunked")],
+      "5\r\n" + ping_body[:5] + "\r\n" + format(len(ping_body) - 5, "x") + "\r\n" + ping_body[5:] + "\r\n0\r\n\r\n"))
+write("http_request", "chunked_empty", http("POST", "/mcp", SESSION + [("Transfer-Encoding", "chunked")], "0\r\n\r\n"))
+write("http_request", "chunked_extension", http("POST", "/mcp", SESSION + [("Transfer-Encoding", "chunked")],
+      format(len(ping_body), "x") + ";ext=1\r\n" + ping_body + "\r\n0\r\n\r\n"))
+write("http_request", "te_gzip", http("POST", "/mcp", SESSION + [("Transfer-Encoding", "gzip"), ("Content-Length", "3")], "abc"))
+write("http_request", "te_and_cl", http("POST", "/mcp", SESSION + [("Content-Length", "4"), ("Transfer-Encoding", "chunked")],
+      "0\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"))
+write("http_request", "te_list", http("POST", "/mcp", SESSION + [("Transfer-Encoding", "gzip, chunked")], "0\r\n\r\n"))
+write("http_request", "te_twice", http("POST", "/mcp", SESSION + [("Transfer-Encoding", "chunked"), ("Transfer-Encoding", "chunked")], "0\r\n\r\n"))
+write("http_request", "chunked_http10", http("POST", "/mcp", SESSION + [("Transfer-Encoding", "chunked")], "0\r\n\r\n", "1.0"))
+write("http_request", "expect_continue", http("POST", "/mcp", sized(SESSION, ping_body) + [("Expect", "100-continue")], ping_body))
+write("http_request", "expect_other", http("POST", "/mcp", sized(SESSION, ping_body) + [("Expect", "teapot")], ping_body))
+write("http_request", "header_too_large", http("GET", "/healthz", [("Host", "127.0.0.1"), ("X-Big", "a" * 5000)]))
+write("http_request", "body_too_large", http("POST", "/mcp", SESSION + [("Content-Length", "100000")], "{"))
+write("http_request", "initialize", http("POST", "/mcp", sized(MCP, json.dumps(bodies["initialize"])), json.dumps(bodies["initialize"])))
+write("http_request", "get_stream", http("GET", "/mcp", [("Host", "127.0.0.1"), ("Accept", "text/event-stream"), ("Mcp-Session-Id", "fuzz-1")]))
+write("http_request", "legacy_sse", http("GET", "/sse", [("Host", "127.0.0.1"), ("Accept", "text/event-stream")]))
+write("http_request", "delete_unknown", http("DELETE", "/mcp", [("Host", "127.0.0.1"), ("Mcp-Session-Id", "nope")]))
+write("http_request", "trace", http("TRACE", "/mcp", [("Host", "127.0.0.1")]))
+write("http_request", "bad_request_line", b"GET /mcp\r\n\r\n")
+write("http_request", "lf_only", b"GET /healthz HTTP/1.1\nHost: 127.0.0.1\n\n")
+write("http_request", "partial_head", b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Le")

@@ -170,6 +170,13 @@ public:
   // The drain is over: an idle connection closes politely (nothing of ours is lost with it), the
   // rest at once.
   void stop() override {
+    if (state_ == State::idle && !reading_request_bytes()) {
+      // Nothing of the client's is unread: our FIN cannot turn into a reset, so no linger (the
+      // exit does not wait for clients that keep idle connections open).
+      error_code ignored;
+      beast::get_lowest_layer(stream_).shutdown(tcp::socket::shutdown_send, ignored);
+      return close_now();
+    }
     if (state_ == State::idle) return graceful_close();
     close_now();
   }
@@ -177,6 +184,13 @@ public:
 private:
   static constexpr bool kTls = !std::is_same_v<Stream, tcp::socket>;
   enum class State { handshake, idle, head, body, writing, streaming, closing, closed };
+
+  // True when the client has sent bytes we have not parsed: in our buffer or the kernel's.
+  bool reading_request_bytes() {
+    error_code ec;
+    const auto waiting = beast::get_lowest_layer(stream_).available(ec);
+    return buffer_.size() > 0 || ec || waiting > 0;
+  }
 
   // --- deadlines --------------------------------------------------------------------------
   void arm(std::chrono::milliseconds timeout) {
