@@ -111,8 +111,12 @@ for n in 1 2; do
   stop
 done
 
-# (a'') TLS: the 64x64 echo load (SSE) over HTTPS with the run's certificate, against the plaintext
-# 64x64 SSE runs of (a).
+# (a'') TLS: the 64x64 echo load (SSE) over HTTPS with the run's certificate, against the same load
+# in plaintext measured right before it (same flags otherwise).
+start_graceway
+measure "graceway plain echo 64x64 sse" echo --url "$url" --pid "$pid" --sessions 64 --clients 64 "${load[@]}"
+wrk_echo "graceway plain wrk echo 64x64 sse" 64 64 2
+stop
 start_graceway --tls-cert "$tls/cert.pem" --tls-key "$tls/key.pem"
 measure "graceway tls echo 64x64 sse" echo --url "$url" --ca-file "$tls/cert.pem" --pid "$pid" --sessions 64 \
   --clients 64 "${load[@]}"
