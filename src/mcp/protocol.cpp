@@ -8,7 +8,6 @@
 #include "graceway/logging.hpp"
 #include "runtime/tool_pool.hpp"
 #include "transport/error_mapping.hpp"
-#include "transport/reply_stream.hpp"
 
 namespace graceway::mcp {
 namespace {
@@ -30,7 +29,7 @@ json number(double value) {
 class ToolCallContext final : public ToolContext {
 public:
   ToolCallContext(const json& arguments, std::shared_ptr<Session> session, std::stop_token stop,
-                  std::optional<json> progress_token, std::shared_ptr<ReplyStream> reply,
+                  std::optional<json> progress_token, std::shared_ptr<Outbox> reply,
                   std::chrono::milliseconds default_timeout)
       : arguments_(arguments), session_(std::move(session)), stop_(std::move(stop)),
         progress_token_(std::move(progress_token)), reply_(std::move(reply)), default_timeout_(default_timeout),
@@ -77,7 +76,7 @@ public:
     if (!reply_->push(message)) {
       requests.abandon(id);
       return {ClientReply::Status::unsupported, nullptr,
-              reply_->format() == ReplyStream::Format::json ? "JSON response mode cannot carry requests to the client"
+              !reply_->streams() ? "JSON response mode cannot carry requests to the client"
                                                              : "the client is gone"};
     }
     mcp::log()->debug("session {}: sent {} (id {}) to the client", session_->id(), method, id);
@@ -124,7 +123,7 @@ private:
   std::stop_token stop_;
   std::optional<json> progress_token_;
   std::optional<double> last_progress_;
-  std::shared_ptr<ReplyStream> reply_;
+  std::shared_ptr<Outbox> reply_;
   const std::chrono::milliseconds default_timeout_;
   const json capabilities_;  // the session's, copied once: a reference handed out must stay valid
 };
@@ -192,7 +191,7 @@ Dispatcher::Dispatcher(const Catalog& catalog, ToolPool& pool, Metrics& metrics,
     : catalog_(catalog), pool_(pool), metrics_(metrics), client_request_timeout_(client_request_timeout) {}
 
 void Dispatcher::handle_request(const std::shared_ptr<Session>& session, const jsonrpc::Message& request,
-                                const std::shared_ptr<ReplyStream>& reply, InFlightGuard guard,
+                                const std::shared_ptr<Outbox>& reply, InFlightGuard guard,
                                 std::stop_token stop) {
   const auto& method = request.method;
   if (method == "tools/call") {
@@ -263,7 +262,7 @@ json Dispatcher::answer(Session& session, const jsonrpc::Message& request) const
 }
 
 void Dispatcher::call_tool(const std::shared_ptr<Session>& session, const jsonrpc::Message& request,
-                           const std::shared_ptr<ReplyStream>& reply, InFlightGuard guard, std::stop_token stop) {
+                           const std::shared_ptr<Outbox>& reply, InFlightGuard guard, std::stop_token stop) {
   const auto key = jsonrpc::key_of(*request.id);
   const json& params = request.params;
   const auto* name = string_param(params, "name");
@@ -305,7 +304,7 @@ void Dispatcher::call_tool(const std::shared_ptr<Session>& session, const jsonrp
 }
 
 void Dispatcher::run(const std::shared_ptr<Session>& session, const jsonrpc::Message& request,
-                     const std::shared_ptr<ReplyStream>& reply, InFlightGuard guard, std::stop_token stop, Job job,
+                     const std::shared_ptr<Outbox>& reply, InFlightGuard guard, std::stop_token stop, Job job,
                      bool run_inline, std::string what) {
   // std::function needs a copyable job; the guard itself is move-only.
   auto held = std::make_shared<InFlightGuard>(std::move(guard));

@@ -20,7 +20,6 @@
 
 namespace graceway {
 
-class ReplyStream;
 class ToolPool;
 
 namespace mcp {
@@ -64,7 +63,7 @@ public:
              std::chrono::milliseconds client_request_timeout = std::chrono::seconds(60));
 
   void handle_request(const std::shared_ptr<Session>& session, const jsonrpc::Message& request,
-                      const std::shared_ptr<ReplyStream>& reply, InFlightGuard guard, std::stop_token stop);
+                      const std::shared_ptr<Outbox>& reply, InFlightGuard guard, std::stop_token stop);
   void handle_notification(Session& session, const jsonrpc::Message& notification);
   void handle_response(Session& session, const jsonrpc::Message& response);
   [[nodiscard]] const Catalog& catalog() const { return catalog_; }
@@ -77,7 +76,7 @@ private:
   // resources/subscribe, ...), or method-not-found.
   [[nodiscard]] nlohmann::json answer(Session& session, const jsonrpc::Message& request) const;
   void call_tool(const std::shared_ptr<Session>& session, const jsonrpc::Message& request,
-                 const std::shared_ptr<ReplyStream>& reply, InFlightGuard guard, std::stop_token stop);
+                 const std::shared_ptr<Outbox>& reply, InFlightGuard guard, std::stop_token stop);
   // Jobs: each validates its params and produces the whole response.
   [[nodiscard]] nlohmann::json read_resource(const jsonrpc::Message& request) const;
   [[nodiscard]] nlohmann::json get_prompt(const jsonrpc::Message& request) const;
@@ -85,7 +84,7 @@ private:
   // Completes `reply` with `job`'s response and releases `guard`, on the pool or here. `what`
   // names the work in logs (the tool, or the method).
   void run(const std::shared_ptr<Session>& session, const jsonrpc::Message& request,
-           const std::shared_ptr<ReplyStream>& reply, InFlightGuard guard, std::stop_token stop, Job job,
+           const std::shared_ptr<Outbox>& reply, InFlightGuard guard, std::stop_token stop, Job job,
            bool run_inline, std::string what);
 
   const Catalog& catalog_;

@@ -5,7 +5,6 @@
 #include "graceway/duration.hpp"
 #include "graceway/logging.hpp"
 #include "transport/error_mapping.hpp"
-#include "transport/reply_stream.hpp"
 
 namespace graceway {
 namespace {
@@ -118,7 +117,7 @@ void Session::end_request(const std::string& key) noexcept {
 
 bool Session::cancel_request(const std::string& key) {
   std::stop_source stop;
-  std::shared_ptr<ReplyStream> reply;
+  std::shared_ptr<Outbox> reply;
   std::optional<jsonrpc::RequestId> id;
   {
     std::lock_guard lock(mu_);
@@ -230,7 +229,7 @@ bool Session::transition(std::unique_lock<std::mutex>& lock, SessionState next, 
   const auto window = window_;
   const auto deadline = deadline_;
   std::vector<std::pair<std::string, InFlightRequest>> unfinished;
-  std::shared_ptr<ReplyStream> stream;
+  std::shared_ptr<Outbox> stream;
   if (next == SessionState::closed) {
     unfinished.reserve(in_flight_.size());
     for (auto& entry : in_flight_) unfinished.emplace_back(entry.first, std::move(entry.second));
@@ -275,8 +274,8 @@ bool Session::transition(std::unique_lock<std::mutex>& lock, SessionState next, 
   return true;
 }
 
-Session::AttachResult Session::attach_stream(std::shared_ptr<ReplyStream> stream, bool replace) {
-  std::shared_ptr<ReplyStream> replaced;
+Session::AttachResult Session::attach_stream(std::shared_ptr<Outbox> stream, bool replace) {
+  std::shared_ptr<Outbox> replaced;
   {
     std::lock_guard lock(mu_);
     if (state_ != SessionState::open) return AttachResult::not_open;
@@ -292,19 +291,19 @@ Session::AttachResult Session::attach_stream(std::shared_ptr<ReplyStream> stream
   return AttachResult::attached;
 }
 
-void Session::detach_stream(const ReplyStream* stream) {
+void Session::detach_stream(const Outbox* stream) {
   std::lock_guard lock(mu_);
   if (get_stream_.get() == stream) get_stream_.reset();
   last_activity_ = env_.clock->now();
 }
 
-std::shared_ptr<ReplyStream> Session::attached_stream() const {
+std::shared_ptr<Outbox> Session::attached_stream() const {
   std::lock_guard lock(mu_);
   return get_stream_;
 }
 
 bool Session::notify(const nlohmann::json& message) {
-  std::shared_ptr<ReplyStream> stream;
+  std::shared_ptr<Outbox> stream;
   {
     std::lock_guard lock(mu_);
     stream = get_stream_;
@@ -331,20 +330,20 @@ bool Session::subscribed(const std::string& uri) const {
   return subscriptions_.count(uri) != 0;
 }
 
-void Session::register_stream(std::uint64_t number, const std::shared_ptr<ReplyStream>& stream) {
+void Session::register_stream(std::uint64_t number, const std::shared_ptr<Outbox>& stream) {
   std::lock_guard lock(mu_);
   // Streams whose work is done expire; sweep them out as the map grows.
   if (post_streams_.size() >= 64) std::erase_if(post_streams_, [](const auto& e) { return e.second.expired(); });
   post_streams_.emplace(number, stream);
 }
 
-std::shared_ptr<ReplyStream> Session::find_stream(std::uint64_t number) const {
+std::shared_ptr<Outbox> Session::find_stream(std::uint64_t number) const {
   std::lock_guard lock(mu_);
   const auto it = post_streams_.find(number);
   return it == post_streams_.end() ? nullptr : it->second.lock();
 }
 
-void Session::stop_unless_resumed(std::weak_ptr<ReplyStream> stream, std::vector<std::string> keys,
+void Session::stop_unless_resumed(std::weak_ptr<Outbox> stream, std::vector<std::string> keys,
                                   std::chrono::milliseconds window) {
   env_.schedule(env_.clock->now() + window, [weak = weak_from_this(), stream = std::move(stream),
                                              keys = std::move(keys)] {

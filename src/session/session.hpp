@@ -22,10 +22,10 @@
 #include "graceway/session_state.hpp"
 #include "session/client_requests.hpp"
 #include "session/event_log.hpp"
+#include "session/outbox.hpp"
 
 namespace graceway {
 
-class ReplyStream;
 
 // What a session needs from the rest of the server. Owned by the SessionRegistry; outlives
 // every session (the server joins all threads before destroying it).
@@ -48,7 +48,7 @@ struct SessionEnvironment {
 struct InFlightRequest {
   jsonrpc::RequestId id;
   std::stop_source stop;
-  std::shared_ptr<ReplyStream> reply;
+  std::shared_ptr<Outbox> reply;
   bool cancelled = false;  // by notifications/cancelled: its response slot is already gone
 };
 
@@ -134,12 +134,12 @@ public:
   // --- the standalone GET stream -------------------------------------------------------
   enum class AttachResult { attached, conflict, not_open };
   // `replace`: a resuming client takes over from a stream whose end we have not noticed yet.
-  AttachResult attach_stream(std::shared_ptr<ReplyStream> stream, bool replace = false);
-  void detach_stream(const ReplyStream* stream);
+  AttachResult attach_stream(std::shared_ptr<Outbox> stream, bool replace = false);
+  void detach_stream(const Outbox* stream);
   // A server-initiated message on the GET stream. False when no stream takes it.
   bool notify(const nlohmann::json& message);
   // The attached stream (a legacy session's one stream carries its responses too); may be null.
-  [[nodiscard]] std::shared_ptr<ReplyStream> attached_stream() const;
+  [[nodiscard]] std::shared_ptr<Outbox> attached_stream() const;
 
   // --- what the client asked of the session ----------------------------------------------
   // notifications/initialized has arrived: the server may now send the client requests (2.3).
@@ -159,11 +159,11 @@ public:
   // The session's event log; null when resumability is off.
   [[nodiscard]] const std::shared_ptr<EventLog>& events() const { return events_; }
   // A POST stream that a GET with Last-Event-ID may take over while it still has work.
-  void register_stream(std::uint64_t number, const std::shared_ptr<ReplyStream>& stream);
-  [[nodiscard]] std::shared_ptr<ReplyStream> find_stream(std::uint64_t number) const;
+  void register_stream(std::uint64_t number, const std::shared_ptr<Outbox>& stream);
+  [[nodiscard]] std::shared_ptr<Outbox> find_stream(std::uint64_t number) const;
   // The client of a resumable stream left: stop `keys` after `window` unless a GET has resumed
   // the stream by then.
-  void stop_unless_resumed(std::weak_ptr<ReplyStream> stream, std::vector<std::string> keys,
+  void stop_unless_resumed(std::weak_ptr<Outbox> stream, std::vector<std::string> keys,
                            std::chrono::milliseconds window);
 
 private:
@@ -195,9 +195,9 @@ private:
   Clock::time_point deadline_{};                                // meaningful while draining
   std::chrono::milliseconds window_{0};                         // the drain's grace window
   Clock::time_point last_activity_{};
-  std::shared_ptr<ReplyStream> get_stream_;
+  std::shared_ptr<Outbox> get_stream_;
   std::set<std::string, std::less<>> subscriptions_;  // resource URIs
-  std::unordered_map<std::uint64_t, std::weak_ptr<ReplyStream>> post_streams_;  // resumable, by number
+  std::unordered_map<std::uint64_t, std::weak_ptr<Outbox>> post_streams_;  // resumable, by number
 };
 
 }  // namespace graceway

@@ -55,7 +55,7 @@ std::string_view trim(std::string_view s) {
 }
 
 // How much one read asks of the socket. Requests are small; a large body takes several reads.
-constexpr std::size_t kReadChunk = 16 * 1024;
+constexpr std::size_t kReadChunk = std::size_t{16} * 1024;
 // How long a closing connection keeps reading (and discarding) after its last response, so
 // that unread request bytes do not turn our close into a reset that destroys that response.
 constexpr std::chrono::milliseconds kCloseLinger{500};

@@ -82,6 +82,12 @@ std::string legacy_session_param(std::string_view query) {
 
 bool is_get(std::string_view method) { return method == "GET"; }
 
+// A session's POST stream as this endpoint made it. Every outbox a session holds was created here
+// as a ReplyStream; resuming one is the transport's business, not the session's.
+std::shared_ptr<ReplyStream> resumable_stream(std::shared_ptr<Outbox> outbox) {
+  return std::static_pointer_cast<ReplyStream>(std::move(outbox));
+}
+
 }  // namespace
 
 const std::string* HttpAnswer::header(std::string_view name) const {
@@ -230,7 +236,8 @@ std::optional<HttpAnswer> McpEndpoint::resume(const std::shared_ptr<Session>& se
       return sse_answer(successor, false, [session, raw] { session->detach_stream(raw); });
     }
     successor->close();  // draining: replay what was missed, then end
-  } else if (const auto old = session->find_stream(from.stream); !old || !old->resume_into(successor, from.seq)) {
+  } else if (const auto old = resumable_stream(session->find_stream(from.stream));
+             !old || !old->resume_into(successor, from.seq)) {
     successor->preload(replay.events);  // its work is done: replay, then end
     successor->close();
   } else {
@@ -394,7 +401,7 @@ void McpEndpoint::accept_messages(Session& session, const jsonrpc::Decoded& deco
 }
 
 bool McpEndpoint::run_requests(const std::shared_ptr<Session>& session, const jsonrpc::Decoded& decoded,
-                               const std::shared_ptr<ReplyStream>& stream) {
+                               const std::shared_ptr<Outbox>& stream) {
   const errc draining = config_.draining_status == 404 ? errc::session_terminated : errc::session_draining;
   for (const auto& item : decoded.items) {
     switch (item.kind) {
@@ -564,7 +571,7 @@ bool McpEndpoint::initialize_legacy(Session& session, const jsonrpc::Message& re
   return true;
 }
 
-void McpEndpoint::deliver(const std::shared_ptr<ReplyStream>& stream, const Session& session,
+void McpEndpoint::deliver(const std::shared_ptr<Outbox>& stream, const Session& session,
                                  const json& message) {
   // Keys of their own, so they can never collide with a request's key_of(id).
   const auto key = "#direct-" + std::to_string(++direct_keys_);
@@ -574,7 +581,7 @@ void McpEndpoint::deliver(const std::shared_ptr<ReplyStream>& stream, const Sess
   }
 }
 
-std::shared_ptr<ReplyStream> McpEndpoint::legacy_stream_of(const Session& session) {
+std::shared_ptr<Outbox> McpEndpoint::legacy_stream_of(const Session& session) {
   if (auto stream = session.attached_stream()) return stream;
   // The stream detached (its client left; the session drains): writes go nowhere, counted.
   auto gone = std::make_shared<ReplyStream>(Format::sse, false, 1, metrics_);

@@ -109,9 +109,9 @@ private:
   bool initialize_legacy(Session& session, const jsonrpc::Message& request);
   // A message that answers no in-flight request (a legacy initialize, an invalid message, a
   // refused request) on `stream`; dropped quietly when the stream is gone.
-  void deliver(const std::shared_ptr<ReplyStream>& stream, const Session& session, const nlohmann::json& message);
+  void deliver(const std::shared_ptr<Outbox>& stream, const Session& session, const nlohmann::json& message);
   // The session's stream, or a stand-in that drops (and counts) whatever is written to it.
-  [[nodiscard]] std::shared_ptr<ReplyStream> legacy_stream_of(const Session& session);
+  [[nodiscard]] std::shared_ptr<Outbox> legacy_stream_of(const Session& session);
 
   HttpAnswer initialize(const jsonrpc::Message& request, Format format);
   void accept_messages(Session& session, const jsonrpc::Decoded& decoded);
@@ -119,7 +119,7 @@ private:
   // legacy session's one stream); every other item is applied, or answered on the same stream.
   // False when a single request found its session no longer open (the caller asks again).
   bool run_requests(const std::shared_ptr<Session>& session, const jsonrpc::Decoded& decoded,
-                    const std::shared_ptr<ReplyStream>& stream);
+                    const std::shared_ptr<Outbox>& stream);
   // The POST's own reply stream, written whole or streamed.
   HttpAnswer respond(const std::shared_ptr<ReplyStream>& stream);
 

@@ -21,12 +21,13 @@
 
 #include "graceway/errc.hpp"
 #include "graceway/metrics.hpp"
+#include "session/outbox.hpp"
 
 namespace graceway {
 
 class EventLog;
 
-class ReplyStream {
+class ReplyStream final : public Outbox {
 public:
   enum class Format { sse, json };
   // Overflow policy for notifications when max_queued messages wait unwritten: the new
@@ -37,7 +38,7 @@ public:
 
   // --- set-up, before the stream is served -------------------------------------------------
   // Registers a request whose response this stream must carry.
-  void expect(const std::string& key);
+  void expect(const std::string& key) override;
   // Called once, with the keys still unanswered, when the client goes away.
   void on_gone(std::function<void(std::vector<std::string>)> callback);
   // SSE only. Every event gets the id "<stream>-<seq>" and is recorded in `log`, so the client can
@@ -55,22 +56,23 @@ public:
 
   // --- producers ---------------------------------------------------------------------------
   // Notification or server request (SSE only). False: not sent (JSON mode, gone, ended, full).
-  bool push(const nlohmann::json& message);
+  bool push(const nlohmann::json& message) override;
   // The response for `key`. False: dropped (client gone, or key already answered/abandoned).
   // `tally`, when given, is incremented if the response will be written, before any reader can
   // see it.
-  bool complete(const std::string& key, const nlohmann::json& response, Metrics::counter* tally = nullptr);
+  bool complete(const std::string& key, const nlohmann::json& response, Metrics::counter* tally) override;
+  using Outbox::complete;
   // The request was cancelled: SSE sends nothing for it; JSON mode answers `error` in its place.
-  void abandon(const std::string& key, const nlohmann::json& error_response);
+  void abandon(const std::string& key, const nlohmann::json& error_response) override;
   // An SSE event that is not a JSON-RPC message (legacy HTTP+SSE's `endpoint` event). Not
   // counted against the notification bound. False: not sent (JSON mode, gone, ended).
   bool push_event(std::string_view type, std::string_view data);
   // Ends a standalone or legacy session stream after what is queued; later writes are dropped.
-  void close();
+  void close() override;
   // Ends the HTTP response after what is queued while the work goes on (SEP-1699 polling): later
   // events are only recorded, for the client to fetch with GET + Last-Event-ID. Nothing is
   // cancelled. False (and nothing changes) when the stream is not resumable or already gone.
-  bool cut();
+  bool cut() override;
 
   // --- resumption ------------------------------------------------------------------------------
   // A GET with Last-Event-ID continues this stream on `successor`: the recorded events after
@@ -80,7 +82,8 @@ public:
   // `successor` lost its client: stop forwarding to it (events are still recorded).
   void successor_gone(const ReplyStream* successor);
   // True while a successor carries this stream.
-  [[nodiscard]] bool resumed() const;
+  [[nodiscard]] bool resumed() const override;
+  [[nodiscard]] bool streams() const override { return format_ == Format::sse; }
   [[nodiscard]] bool resumable() const;
   // The HTTP response carried the whole stream: its recorded events need no replay.
   void delivered();
@@ -98,11 +101,11 @@ public:
   // to its event loop), never write or call back into the stream.
   void set_waker(std::function<void()> waker);
   // The client has gone: later pushes are dropped and counted; the on_gone callback runs.
-  void mark_gone();
+  void mark_gone() override;
   // True when every expected response is in (the fast path serves such a stream as one body).
   [[nodiscard]] bool finished() const;
   [[nodiscard]] Format format() const { return format_; }
-  [[nodiscard]] bool gone() const;
+  [[nodiscard]] bool gone() const override;
 
   // SSE framing of one message; `id` may be empty.
   [[nodiscard]] static std::string sse_event(const nlohmann::json& message, const std::string& id = {});
