@@ -660,12 +660,14 @@ private:
   RawSocket socket_;
 };
 
-// Notifies `session` with ~64 KiB notifications until one is refused; returns how many were
-// queued, or -1 when none was refused.
+// Notifies `session` with 1 MiB notifications until one is refused; returns how many were queued,
+// or -1 when none was refused. A refusal means max_queued_events (8 here) wait unwritten: at least
+// 8 MiB, more than a loopback socket's send buffer takes, so a write is then pending whichever
+// thread ran first.
 int notify_until_refused(Server& server, const std::string& session) {
   const auto big = McpClient::notification("notifications/message",
-                                           {{"level", "info"}, {"data", std::string(64 * 1024, 'x')}});
-  for (int i = 0; i < 2000; ++i) {
+                                           {{"level", "info"}, {"data", std::string(std::size_t{1} << 20, 'x')}});
+  for (int i = 0; i < 200; ++i) {
     if (!server.notify(session, big)) return i;
   }
   return -1;
