@@ -360,30 +360,40 @@ HttpAnswer McpEndpoint::admit_post(const HttpRequest& req, const front::Post& po
   return refuse(errc::session_not_found, request_id);
 }
 
-HttpAnswer McpEndpoint::initialize(const jsonrpc::Message& request, Format format) {
+std::optional<McpEndpoint::Handshake> McpEndpoint::read_initialize(const jsonrpc::Message& request,
+                                                                   std::string_view fallback_version) {
   const json& params = request.params;
   const auto requested = params.is_object() ? params.find("protocolVersion") : params.end();
+  if (requested == params.end() || !requested->is_string()) return std::nullopt;
+  const auto capabilities = params.find("capabilities");
+  const auto info = params.find("clientInfo");
+  const json client_info = info == params.end() ? json() : *info;
+  return Handshake{.version = mcp::negotiate_version(params, fallback_version),
+                   .requested = requested->get<std::string>(),
+                   .capabilities = capabilities != params.end() && capabilities->is_object() ? *capabilities
+                                                                                              : json::object(),
+                   .client = jsonrpc::string_member(client_info, "name").value_or("?") + " " +
+                             jsonrpc::string_member(client_info, "version").value_or("?")};
+}
+
+json McpEndpoint::initialize_answer(const jsonrpc::Message& request, const Handshake* handshake) const {
+  if (handshake == nullptr) return error_response(errc::invalid_params, request.id, "\"protocolVersion\" must be a string");
+  return jsonrpc::make_result(*request.id, mcp::initialize_result(info_, handshake->version, dispatcher_.catalog()));
+}
+
+HttpAnswer McpEndpoint::initialize(const jsonrpc::Message& request, Format format) {
   auto answer = [format](const json& message) {
     auto out = messages_answer(format);
     out.body = format == Format::sse ? ReplyStream::sse_event(message) : jsonrpc::serialize(message);
     return out;
   };
-  if (requested == params.end() || !requested->is_string()) {
-    return answer(error_response(errc::invalid_params, request.id, "\"protocolVersion\" must be a string"));
-  }
-  const auto version = mcp::negotiate_version(params);
-  const auto capabilities = params.find("capabilities");
-  auto session = registry_.create(version, capabilities != params.end() && capabilities->is_object()
-                                               ? *capabilities
-                                               : json::object());
+  const auto handshake = read_initialize(request, mcp::kLatestVersion);
+  if (!handshake) return answer(initialize_answer(request, nullptr));
+  auto session = registry_.create(handshake->version, handshake->capabilities);
   if (!session) return refuse(registry_.admissions_closed() ? errc::server_draining : errc::too_many_sessions, request.id);
-  const auto info = params.find("clientInfo");
-  const json client_info = info == params.end() ? json() : *info;
-  const std::string client = jsonrpc::string_member(client_info, "name").value_or("?") + " " +
-                             jsonrpc::string_member(client_info, "version").value_or("?");
-  log()->info("session {}: -> open (initialize; protocol {}, asked {}; {})", session->id(), version,
-              requested->get<std::string>(), client);
-  auto out = answer(jsonrpc::make_result(*request.id, mcp::initialize_result(info_, version, dispatcher_.catalog())));
+  log()->info("session {}: -> open (initialize; protocol {}, asked {}; {})", session->id(), handshake->version,
+              handshake->requested, handshake->client);
+  auto out = answer(initialize_answer(request, &*handshake));
   out.set_header(kSessionHeader, session->id());
   return out;
 }
@@ -546,28 +556,15 @@ HttpAnswer McpEndpoint::handle_messages(const HttpRequest& req) {
 }
 
 bool McpEndpoint::initialize_legacy(Session& session, const jsonrpc::Message& request) {
-  const json& params = request.params;
   const auto stream = legacy_stream_of(session);
-  const auto requested = params.is_object() ? params.find("protocolVersion") : params.end();
-  if (requested == params.end() || !requested->is_string()) {
-    // The session stays uninitialized: the client may send a corrected initialize.
-    deliver(stream, session, error_response(errc::invalid_params, request.id, "\"protocolVersion\" must be a string"));
-    return true;
+  const auto handshake = read_initialize(request, mcp::kLegacySseVersion);
+  if (handshake) {
+    if (!session.initialize(handshake->version, handshake->capabilities)) return false;
+    log()->info("session {}: initialized (legacy HTTP+SSE; protocol {}, asked {}; {})", session.id(),
+                handshake->version, handshake->requested, handshake->client);
   }
-  const auto version = mcp::negotiate_version(params, mcp::kLegacySseVersion);
-  const auto capabilities = params.find("capabilities");
-  if (!session.initialize(version, capabilities != params.end() && capabilities->is_object() ? *capabilities
-                                                                                                : json::object())) {
-    return false;
-  }
-  const auto info = params.find("clientInfo");
-  const json client_info = info == params.end() ? json() : *info;
-  const std::string client = jsonrpc::string_member(client_info, "name").value_or("?") + " " +
-                             jsonrpc::string_member(client_info, "version").value_or("?");
-  log()->info("session {}: initialized (legacy HTTP+SSE; protocol {}, asked {}; {})", session.id(), version,
-              requested->get<std::string>(), client);
-  deliver(stream, session,
-                 jsonrpc::make_result(*request.id, mcp::initialize_result(info_, version, dispatcher_.catalog())));
+  // Without a version the session stays uninitialized: the client may send a corrected one.
+  deliver(stream, session, initialize_answer(request, handshake ? &*handshake : nullptr));
   return true;
 }
 

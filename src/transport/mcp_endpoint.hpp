@@ -113,6 +113,20 @@ private:
   // The session's stream, or a stand-in that drops (and counts) whatever is written to it.
   [[nodiscard]] std::shared_ptr<Outbox> legacy_stream_of(const Session& session);
 
+  // What an initialize asks, read the same way on both transports; nullopt when protocolVersion
+  // is missing or not a string. `fallback_version`: what a client asking for a version we do not
+  // speak is offered (the transport's newest).
+  struct Handshake {
+    std::string version;    // negotiated
+    std::string requested;  // what the client asked for
+    nlohmann::json capabilities;
+    std::string client;     // "name version", for the log
+  };
+  [[nodiscard]] static std::optional<Handshake> read_initialize(const jsonrpc::Message& request,
+                                                                std::string_view fallback_version);
+  // The InitializeResult for `handshake`, or the -32602 answer when there is none.
+  [[nodiscard]] nlohmann::json initialize_answer(const jsonrpc::Message& request, const Handshake* handshake) const;
+  // A Streamable HTTP initialize: a new session, answered on the POST.
   HttpAnswer initialize(const jsonrpc::Message& request, Format format);
   void accept_messages(Session& session, const jsonrpc::Decoded& decoded);
   // Admits each request of `decoded` with `stream` as its reply stream (the POST's own, or a
