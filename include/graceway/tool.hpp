@@ -1,8 +1,8 @@
 #pragma once
 // What a tool author writes against: a definition, a handler, and the context the handler runs in.
-// Handlers run on the tool worker pool, never on an HTTP thread, so a slow or stubborn tool can
-// never hold up the HTTP side or the drain deadline; a tool that only computes and never blocks
-// may ask to run inline instead (ToolExecution).
+// Handlers run on the tool worker pool, never on an HTTP I/O thread, so a slow or stubborn tool
+// can never hold up the HTTP side or the drain deadline; a tool that only computes and never
+// blocks may ask to run inline instead (ToolExecution).
 
 #include <chrono>
 #include <functional>
@@ -99,9 +99,10 @@ public:
 using ToolHandler = std::function<ToolResult(ToolContext&)>;
 
 // Where a handler runs. `pool` (the default) is right for anything that waits: I/O, sleeps, locks
-// held by others. `inline_nonblocking` runs the handler on the HTTP thread that received the call,
+// held by others. `inline_nonblocking` runs the handler on the I/O thread that received the call,
 // which saves two thread hand-offs per call (docs/performance.md); use it only for handlers that
-// return in microseconds and never block, because an inline handler holds an HTTP thread.
+// return in microseconds and never block: an inline handler holds an event loop that serves many
+// connections.
 enum class ToolExecution { pool, inline_nonblocking };
 
 }  // namespace graceway
