@@ -431,6 +431,8 @@ bool McpEndpoint::run_requests(const std::shared_ptr<Session>& session, const js
             dispatcher_.handle_request(session, item, stream, std::move(begin.guard), stop.get_token());
             break;
           case Session::BeginResult::duplicate_id:
+            log()->debug("session {}: request id {} is already in flight; refused", session->id(),
+                         jsonrpc::key_of(*item.id));
             deliver(stream, *session, error_response(errc::duplicate_request_id, item.id));
             break;
           case Session::BeginResult::not_open:

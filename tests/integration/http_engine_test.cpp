@@ -721,7 +721,9 @@ TEST_F(HttpEngineTest, AReaderThatStopsIsCutOffAtTheWriteDeadline) {
   auto client = server.client();
   const auto slow_session = client.open_session();
   SlowReader slow(server.port(), slow_session);
-  ASSERT_GE(notify_until_refused(server.server(), slow_session), 8);
+  // Refused at the queue bound, or earlier when the write deadline has already cut the reader off
+  // (under ThreadSanitizer a few 1 MiB notifications take longer than 500 ms to frame).
+  ASSERT_GE(notify_until_refused(server.server(), slow_session), 1);
 
   EXPECT_TRUE(logs_.wait_for("client took no data for --http-write-timeout", 1, 10s));
   EXPECT_GE(server.server().metrics().http_write_timeouts.load(), 1U);

@@ -61,9 +61,13 @@ TEST_F(ProtocolHttpTest, ABatchThatRepeatsAnInFlightIdAnswersBothRequests) {
     for (auto& [name, value] : headers) {
       if (name == "Accept") value = accept;
     }
-    // The call is held in its gate until the duplicate has been answered or refused.
+    // The call is held in its gate until the duplicate has been refused: released earlier, the
+    // call could finish before the ping is admitted, and the ping would be no duplicate.
+    const auto refusals = logs_.count("request id i:5 is already in flight");
     std::thread releaser([&] {
-      if (server_.gates().wait_entered(gate)) server_.gates().release(gate);
+      server_.gates().wait_entered(gate);
+      EXPECT_TRUE(logs_.wait_for("request id i:5 is already in flight", refusals + 1));
+      server_.gates().release(gate);  // in any case, so a failure ends the test instead of hanging it
     });
     const auto reply = client_.post_raw(batch.dump(), headers);
     releaser.join();
@@ -75,8 +79,8 @@ TEST_F(ProtocolHttpTest, ABatchThatRepeatsAnInFlightIdAnswersBothRequests) {
       EXPECT_EQ(m["id"], 5) << m.dump();
       if (m.contains("result")) {
         ++results;
-        EXPECT_EQ(m["result"]["content"][0]["text"], "released " + gate) << m.dump();
-      } else if (m.contains("error") && m["error"]["code"] == -32600) {
+        EXPECT_NE(m.dump().find("released " + gate), std::string::npos) << "the call's own result: " << m.dump();
+      } else if (m.contains("error") && m["error"].value("code", 0) == -32600) {
         ++duplicates;
       }
     }
