@@ -18,6 +18,9 @@ cxx="${3:-$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt")}"
 if [ -n "$work" ]; then
   rm -rf "$work"
   mkdir -p "$work"
+  # Absolute: CMake takes a relative CMAKE_PREFIX_PATH relative to nothing useful, and the
+  # consumer would not find the package (the release job passes a relative WORK_DIR).
+  work="$(cd "$work" && pwd)"
 else
   work="$(mktemp -d)"
   trap 'rm -rf "$work"' EXIT
