@@ -211,11 +211,9 @@ void McpEndpoint::client_left(const std::weak_ptr<Session>& session, const std::
   }
 }
 
-HttpAnswer McpEndpoint::sse_answer(std::shared_ptr<ReplyStream> stream, bool carries_requests,
-                                   std::function<void()> on_end) {
+HttpAnswer McpEndpoint::sse_answer(std::shared_ptr<ReplyStream> stream, std::function<void()> on_end) {
   auto answer = messages_answer(Format::sse);
   answer.stream = std::move(stream);
-  answer.stream_carries_requests = carries_requests;
   answer.on_stream_end = std::move(on_end);
   return answer;
 }
@@ -233,7 +231,7 @@ std::optional<HttpAnswer> McpEndpoint::resume(const std::shared_ptr<Session>& se
       log()->debug("session {}: GET stream {} resumed after event {}, {} event(s) replayed", session->id(), from.stream,
                    from.to_string(), replay.events.size());
       const ReplyStream* raw = successor.get();
-      return sse_answer(successor, false, [session, raw] { session->detach_stream(raw); });
+      return sse_answer(successor, [session, raw] { session->detach_stream(raw); });
     }
     successor->close();  // draining: replay what was missed, then end
   } else if (const auto old = resumable_stream(session->find_stream(from.stream));
@@ -249,7 +247,7 @@ std::optional<HttpAnswer> McpEndpoint::resume(const std::shared_ptr<Session>& se
   }
   log()->debug("session {}: stream {} resumed after event {}, {} event(s) replayed", session->id(), from.stream,
                from.to_string(), replay.events.size());
-  return sse_answer(successor, true, nullptr);
+  return sse_answer(successor, nullptr);
 }
 
 HttpAnswer McpEndpoint::refuse(const HttpRequest& req, const front::Refusal& refusal, const Session* session) {
@@ -456,7 +454,6 @@ HttpAnswer McpEndpoint::respond(const std::shared_ptr<ReplyStream>& stream) {
   }
   auto answer = messages_answer(stream->format());
   answer.stream = stream;
-  answer.stream_carries_requests = true;
   answer.on_stream_end = [stream] { stream->delivered(); };
   return answer;
 }
@@ -494,7 +491,7 @@ HttpAnswer McpEndpoint::handle_get(const HttpRequest& req) {
         continue;
       case Session::AttachResult::attached: {
         const ReplyStream* raw = stream.get();
-        return sse_answer(stream, false, [session = target.session, stream, raw] {
+        return sse_answer(stream, [session = target.session, stream, raw] {
           session->detach_stream(raw);
           stream->close();  // ended: a resume replays what is left of it, then ends
         });
@@ -546,7 +543,7 @@ HttpAnswer McpEndpoint::handle_sse_open(const HttpRequest& req) {
   }
   log()->info("session {}: -> open (legacy HTTP+SSE stream; awaiting initialize)", session->id());
   const ReplyStream* raw = stream.get();
-  return sse_answer(stream, false, [session, raw] { session->detach_stream(raw); });
+  return sse_answer(stream, [session, raw] { session->detach_stream(raw); });
 }
 
 HttpAnswer McpEndpoint::handle_messages(const HttpRequest& req) {

@@ -58,9 +58,6 @@ struct HttpAnswer {
   // Set: the body is this stream, written as it produces output, until it ends or the client
   // leaves (the engine calls ReplyStream::mark_gone() then).
   std::shared_ptr<ReplyStream> stream;
-  // A POST's stream cancels (or parks) its requests when the client leaves, so an engine that
-  // must poll for a gone client polls it more often than a session's standalone stream.
-  bool stream_carries_requests = false;
   // Runs once, on the engine's thread, when the engine stops serving `stream` for any reason.
   std::function<void()> on_stream_end;
   // The connection must not carry another request after this answer.
@@ -89,7 +86,6 @@ public:
 
 private:
   using Format = ReplyStream::Format;
-  using Target = front::Target;
   enum class PostEndpoint { streamable, legacy };
 
   HttpAnswer route(const HttpRequest& req);
@@ -156,8 +152,7 @@ private:
                     std::string_view detail = {}, const nlohmann::json& data = nullptr);
   [[nodiscard]] std::chrono::seconds server_retry_after() const;
   // The 200 head of an SSE stream.
-  [[nodiscard]] static HttpAnswer sse_answer(std::shared_ptr<ReplyStream> stream, bool carries_requests,
-                                             std::function<void()> on_end);
+  [[nodiscard]] static HttpAnswer sse_answer(std::shared_ptr<ReplyStream> stream, std::function<void()> on_end);
 
   const ServerConfig& config_;
   const ServerInfo& info_;
