@@ -39,6 +39,9 @@ ToolResult GateBoard::run(ToolContext& ctx, bool honour_cancel) {
       cv_.wait(lock, released);
     }
     outcome = released() ? Outcome::released : Outcome::cancelled;
+    // The wait's own stop callback may wake us before on_stop has run; on_stop's destructor
+    // then deregisters it unrun. The token itself says a stop was requested either way.
+    if (ctx.stop_token().stop_requested()) gates_[name].stop_requested = true;
     gates_[name].exited = outcome;
   }
   cv_.notify_all();
