@@ -133,7 +133,7 @@ struct World {
   SequentialSessionIds ids{"fuzz-"};
   SessionRegistry registry{environment(clock, metrics), ids, 8, 8};
   mcp::Dispatcher dispatcher{catalog, pool(), metrics};
-  McpEndpoint endpoint{config, info, clock, registry, dispatcher, metrics};
+  McpEndpoint endpoint{config, info, clock, registry, dispatcher, catalog, metrics};
   std::shared_ptr<Session> open = registry.create("2025-11-25");
   std::shared_ptr<Session> draining = registry.create("2025-03-26");
   InFlightGuard holds_draining;

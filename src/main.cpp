@@ -1,5 +1,6 @@
 // graceway: parse flags, build the config, wire the server, run it. Nothing else lives here.
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <list>
@@ -16,6 +17,7 @@
 #include "graceway/http_options.hpp"
 #include "graceway/logging.hpp"
 #include "graceway/server.hpp"
+#include "graceway/stdio_gateway.hpp"
 
 namespace {
 
@@ -69,6 +71,9 @@ int main(int argc, char** argv) {
   std::string event_log_bytes = std::to_string(config.event_log_bytes);
   std::chrono::milliseconds retry_after_ms{0};
   std::list<DurationFlag> durations;  // stable addresses: CLI11 keeps a reference to each text
+  bool stdio = false;
+  graceway::StdioGatewayOptions gateway;
+  std::string stdio_max_line = std::to_string(gateway.max_line_bytes);
 
   CLI::App app{"graceway: an MCP Streamable HTTP server whose sessions drain instead of breaking", "graceway"};
   app.set_version_flag("--version", std::string("graceway ") + graceway::ServerInfo{}.version);
@@ -182,6 +187,34 @@ int main(int argc, char** argv) {
         ->group("");  // hidden from --help
   }
 
+  // Gateway mode: graceway --stdio [flags] -- COMMAND [ARGS...]
+  auto* stdio_flag = app.add_flag("--stdio", stdio,
+                                  "Gateway mode: serve each session with its own child MCP server, the COMMAND after "
+                                  "--, spoken to over stdio (docs/gateway.md)")
+                         ->group("Gateway");
+  app.add_option("command", gateway.command, "With --stdio: the MCP server to run per session, after --, as argv (no shell)")
+      ->group("Gateway");
+  app.add_option("--stdio-env", gateway.env,
+                 "With --stdio: NAME=VALUE for the child's environment (repeatable; {session} becomes the session id); "
+                 "children otherwise get only HOME, LOGNAME, PATH, SHELL, TERM and USER")
+      ->group("Gateway")
+      ->needs(stdio_flag);
+  app.add_option("--stdio-max-line-bytes", stdio_max_line, "With --stdio: longest stdout line a child may write; longer ones are skipped")
+      ->check(size_validator())
+      ->capture_default_str()
+      ->group("Gateway");
+  durations.push_back({format_duration(gateway.stop_timeout), &gateway.stop_timeout});
+  app.add_option("--stdio-stop-timeout", durations.back().text,
+                 "With --stdio: after a session closes, time to exit on EOF, then after SIGTERM, before SIGKILL")
+      ->check(duration_validator())
+      ->capture_default_str()
+      ->group("Gateway");
+  app.add_option("--max-children", gateway.max_children,
+                 "With --stdio: most child MCP servers at once; one more initialize gets 503 + Retry-After")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str()
+      ->group("Gateway");
+
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
       ->capture_default_str();
@@ -207,8 +240,16 @@ int main(int argc, char** argv) {
   http.max_header_bytes = static_cast<std::size_t>(*graceway::parse_size(max_header));
   config.event_log_bytes = static_cast<std::size_t>(*graceway::parse_size(event_log_bytes));
   config.response_mode = response_mode == "json" ? graceway::ResponseMode::json : graceway::ResponseMode::sse;
+  gateway.max_line_bytes = static_cast<std::size_t>(*graceway::parse_size(stdio_max_line));
+  gateway.max_stdin_bytes = std::max(gateway.max_stdin_bytes, 4 * gateway.max_line_bytes);
   auto problems = graceway::validate(config);
   for (auto& p : graceway::validate(http)) problems.push_back(std::move(p));
+  if (stdio) {
+    for (auto& p : graceway::validate(gateway)) problems.push_back(std::move(p));
+    if (app.count("--tools") > 0) problems.emplace_back("--tools and --stdio exclude each other: the child serves the tools");
+  } else if (!gateway.command.empty()) {
+    problems.push_back("unexpected argument '" + gateway.command.front() + "' (a command to run needs --stdio)");
+  }
   if (!problems.empty()) {
     std::cerr << "graceway: " << problems.front() << '\n';
     return 2;
@@ -225,6 +266,7 @@ int main(int argc, char** argv) {
 
   graceway::Server::Options options;
   options.http = std::move(http);
+  if (stdio) options.stdio = std::move(gateway);
   graceway::Server server(std::move(config), std::move(catalog), std::move(options));
   const int code = server.run();
   spdlog::shutdown();

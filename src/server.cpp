@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "graceway/duration.hpp"
+#include "gateway/stdio_gateway.hpp"
 #include "graceway/logging.hpp"
 #include "mcp/protocol.hpp"
 #include "runtime/runtime.hpp"
@@ -47,7 +48,8 @@ struct Server::Impl {
                                     .retry_after_override = config.retry_after,
                                     .event_log_size = config.event_log_size,
                                     .event_log_bytes = config.event_log_bytes,
-                                    .observe = [this](const std::string&, SessionState, SessionState) {
+                                    .observe = [this](const std::string& id, SessionState from, SessionState to) {
+                                      handler().session_changed(id, from, to);
                                       {
                                         std::lock_guard lock(state_mu);
                                         ++transitions;
@@ -56,7 +58,10 @@ struct Server::Impl {
                                     }},
                  *ids, config.max_sessions, config.session_tombstones),
         pool(config.tool_threads), dispatcher(catalog, pool, metrics, config.client_request_timeout),
-        http_options(std::move(options.http)), endpoint(config, info, clock, registry, dispatcher, metrics),
+        gateway_problems(options.stdio ? validate(*options.stdio) : std::vector<std::string>{}),
+        gateway(options.stdio ? std::make_unique<gateway::StdioGateway>(std::move(*options.stdio), metrics) : nullptr),
+        stdio_stop_timeout(gateway ? options.stdio->stop_timeout : std::chrono::milliseconds(0)),
+        http_options(std::move(options.http)), endpoint(config, info, clock, registry, handler(), catalog, metrics),
         transport(http_options, config, endpoint, metrics) {}
 
   ~Impl() {
@@ -69,9 +74,13 @@ struct Server::Impl {
       }
     }
     transport.stop();
+    if (gateway) gateway->stop(std::chrono::steady_clock::now());  // kills and reaps what is left
     pool.stop();
     runtime.stop();
   }
+
+  // What answers the sessions' messages: the gateway's children, or the catalog in this process.
+  mcp::MessageHandler& handler() { return gateway ? static_cast<mcp::MessageHandler&>(*gateway) : dispatcher; }
 
   const ServerConfig config;
   const ServerInfo info;
@@ -83,6 +92,9 @@ struct Server::Impl {
   Runtime runtime;
   ToolPool pool;
   mcp::Dispatcher dispatcher;
+  const std::vector<std::string> gateway_problems;  // validate(StdioGatewayOptions), reported by start()
+  std::unique_ptr<gateway::StdioGateway> gateway;  // gateway mode only; outlives the endpoint
+  const std::chrono::milliseconds stdio_stop_timeout;
   const HttpOptions http_options;
   McpEndpoint endpoint;
   HttpServer transport;
@@ -118,11 +130,13 @@ std::error_code Server::start() {
   }
   auto problems = validate(s.config);
   for (auto& p : validate(s.http_options)) problems.push_back(std::move(p));
+  problems.insert(problems.end(), s.gateway_problems.begin(), s.gateway_problems.end());
   if (!problems.empty()) {
     for (const auto& p : problems) log()->error("invalid configuration: {}", p);
     return std::make_error_code(std::errc::invalid_argument);
   }
   if (auto ec = s.transport.bind()) return ec;
+  if (s.gateway) s.gateway->start();
   s.runtime.start();
   if (s.config.session_idle_timeout.count() > 0) {
     s.runtime.every(sweep_interval(s.config.session_idle_timeout), [&s] {
@@ -216,6 +230,11 @@ int Server::wait() {
   // Final responses are being written now; give slow clients the write timeout to take them.
   if (!s.transport.wait_streams_closed(steady_clock::now() + s.http_options.write_timeout)) {
     log()->warn("shutdown: closing response streams that did not finish in time");
+  }
+  if (s.gateway) {
+    // Every session has closed, so every child is being stopped: EOF, then SIGTERM and SIGKILL
+    // --stdio-stop-timeout apart. What is left after that is killed and reaped by stop().
+    s.gateway->stop(steady_clock::now() + 2 * s.stdio_stop_timeout + std::chrono::seconds(1));
   }
   s.transport.stop();
   if (!s.pool.wait_idle(steady_clock::now() + std::chrono::seconds(1))) {

@@ -43,6 +43,9 @@ enum class errc {
   // Ends of a request that never produced its own result
   request_cancelled,       // notifications/cancelled (JSON mode needs a body)
   drain_deadline,          // the session's grace window ended before the tool finished
+  // Gateway mode: the session's MCP server (a stdio child)
+  server_unavailable,      // no child can start now (--max-children, EAGAIN, EMFILE): 503 + Retry-After
+  server_failed,           // the child could not be started, or exited, or cannot take input (in-band -32603)
 };
 
 const std::error_category& graceway_category() noexcept;

@@ -16,7 +16,7 @@ struct Metrics {
   using gauge = std::atomic<std::int64_t>;
 
   counter sessions_created{0};
-  std::array<counter, 6> sessions_ended{};  // indexed by EndReason
+  std::array<counter, 7> sessions_ended{};  // indexed by EndReason
   gauge sessions_open{0};
   gauge sessions_draining{0};
 
@@ -35,6 +35,21 @@ struct Metrics {
   counter http_connections_rejected{0};  // over --max-connections: 503 and closed
   counter http_request_timeouts{0};      // head or body not in within its deadline (slowloris)
   counter http_write_timeouts{0};        // a client that stopped reading
+
+  // Gateway mode (--stdio): the sessions' child MCP servers.
+  gauge children_live{0};                // started and not yet reaped
+  gauge children_draining{0};            // of those, whose session drains
+  gauge children_stopping{0};            // whose session closed: EOF, SIGTERM, SIGKILL under way
+  counter child_spawns{0};
+  counter child_spawn_failures{0};       // --max-children, fork or exec failures
+  counter child_crashes_exit{0};         // exited on its own while its session was live
+  counter child_crashes_signal{0};       // killed by a signal while its session was live
+  counter child_stdout_not_json{0};      // stdout lines that were not JSON-RPC messages: skipped
+  counter child_stdout_oversized{0};     // stdout lines over --stdio-max-line-bytes: skipped
+  counter child_stdin_overflows{0};      // messages refused: over --stdio-max-stdin-bytes unread
+  counter child_stderr_lines{0};
+  counter child_stderr_suppressed{0};    // stderr lines over the log rate: counted, not logged
+  counter child_messages_undelivered{0}; // child messages no open stream could carry
 
   void count_session_end(EndReason why) noexcept;
   [[nodiscard]] std::string render_prometheus() const;

@@ -18,6 +18,7 @@
 #include "graceway/metrics.hpp"
 #include "graceway/session_id.hpp"
 #include "graceway/session_state.hpp"
+#include "graceway/stdio_gateway.hpp"
 
 namespace graceway {
 
@@ -34,6 +35,9 @@ public:
     const Clock* clock = nullptr;                          // null: SteadyClock
     std::shared_ptr<SessionIdGenerator> session_ids;       // null: RandomSessionIds
     HttpOptions http;                                      // the HTTP engine: threads, limits, TLS
+    // Set: gateway mode. Each session is served by a child MCP server of its own (this command,
+    // over stdio) instead of the catalog (docs/gateway.md).
+    std::optional<StdioGatewayOptions> stdio;
   };
 
   Server(ServerConfig config, Catalog catalog, Options options);

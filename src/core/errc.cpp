@@ -42,6 +42,8 @@ public:
       case errc::expectation_failed: return "expectation failed";
       case errc::request_cancelled: return "request cancelled";
       case errc::drain_deadline: return "drain deadline passed";
+      case errc::server_unavailable: return "MCP server unavailable";
+      case errc::server_failed: return "MCP server failed";
     }
     return "unknown graceway error";
   }

@@ -53,6 +53,29 @@ std::string Metrics::render_prometheus() const {
        http_request_timeouts.load());
   emit("graceway_http_write_timeouts_total", "counter",
        "Connections closed because the client took no data for --http-write-timeout.", http_write_timeouts.load());
+  emit("graceway_children_live", "gauge", "Gateway: child MCP servers started and not yet reaped.", children_live.load());
+  emit("graceway_children_draining", "gauge", "Gateway: child MCP servers whose session is draining.",
+       children_draining.load());
+  emit("graceway_children_stopping", "gauge",
+       "Gateway: child MCP servers whose session closed, being stopped (EOF, SIGTERM, SIGKILL).", children_stopping.load());
+  emit("graceway_child_spawns_total", "counter", "Gateway: child MCP servers started.", child_spawns.load());
+  emit("graceway_child_spawn_failures_total", "counter",
+       "Gateway: child MCP servers that could not be started (--max-children, fork or exec).", child_spawn_failures.load());
+  out << "# HELP graceway_child_crashes_total Gateway: child MCP servers that ended while their session was live.\n"
+      << "# TYPE graceway_child_crashes_total counter\n"
+      << "graceway_child_crashes_total{cause=\"exit\"} " << child_crashes_exit.load() << '\n'
+      << "graceway_child_crashes_total{cause=\"signal\"} " << child_crashes_signal.load() << '\n';
+  emit("graceway_child_stdout_not_json_total", "counter",
+       "Gateway: lines a child wrote to stdout that were not JSON-RPC messages (skipped).", child_stdout_not_json.load());
+  emit("graceway_child_stdout_oversized_total", "counter",
+       "Gateway: stdout lines over --stdio-max-line-bytes (skipped).", child_stdout_oversized.load());
+  emit("graceway_child_stdin_overflows_total", "counter",
+       "Gateway: messages refused because a child left --stdio-max-stdin-bytes unread.", child_stdin_overflows.load());
+  emit("graceway_child_stderr_lines_total", "counter", "Gateway: stderr lines children wrote.", child_stderr_lines.load());
+  emit("graceway_child_stderr_suppressed_total", "counter",
+       "Gateway: stderr lines not logged because a child wrote over 50 a second.", child_stderr_suppressed.load());
+  emit("graceway_child_messages_undelivered_total", "counter",
+       "Gateway: messages from a child that no open client stream could carry.", child_messages_undelivered.load());
   emit("graceway_log_errors_total", "counter", "Error-level log lines.", logging::error_lines());
   return out.str();
 }

@@ -16,6 +16,7 @@
 #include "graceway/jsonrpc.hpp"
 #include "graceway/metrics.hpp"
 #include "graceway/server.hpp"
+#include "mcp/message_handler.hpp"
 #include "session/session.hpp"
 
 namespace graceway {
@@ -56,16 +57,16 @@ inline constexpr std::string_view kLegacySseVersion = "2024-11-05";
 // returning; tools/call, resources/read, prompts/get and completion/complete run user code, so
 // they move the in-flight guard into a tool-pool job that completes `reply` later (or run at once
 // for a tool registered as ToolExecution::inline_nonblocking).
-class Dispatcher {
+class Dispatcher final : public MessageHandler {
 public:
   // `client_request_timeout`: how long ToolContext::ask_client waits when the tool names no timeout.
   Dispatcher(const Catalog& catalog, ToolPool& pool, Metrics& metrics,
              std::chrono::milliseconds client_request_timeout = std::chrono::seconds(60));
 
   void handle_request(const std::shared_ptr<Session>& session, const jsonrpc::Message& request,
-                      const std::shared_ptr<Outbox>& reply, InFlightGuard guard, std::stop_token stop);
-  void handle_notification(Session& session, const jsonrpc::Message& notification);
-  void handle_response(Session& session, const jsonrpc::Message& response);
+                      const std::shared_ptr<Outbox>& reply, InFlightGuard guard, std::stop_token stop) override;
+  void handle_notification(Session& session, const jsonrpc::Message& notification) override;
+  void handle_response(Session& session, const jsonrpc::Message& response) override;
   [[nodiscard]] const Catalog& catalog() const { return catalog_; }
 
 private:

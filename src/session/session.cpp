@@ -64,6 +64,11 @@ bool Session::initialize(std::string protocol_version, nlohmann::json client_cap
   return true;
 }
 
+void Session::set_protocol_version(std::string protocol_version) {
+  std::lock_guard lock(mu_);
+  protocol_version_ = std::move(protocol_version);
+}
+
 Session::~Session() = default;
 
 SessionState Session::state() const {

@@ -100,6 +100,9 @@ public:
   // Legacy HTTP+SSE: applies the negotiated version and the client's capabilities, once. False
   // when the session was initialized already (the caller answers already_initialized).
   bool initialize(std::string protocol_version, nlohmann::json client_capabilities);
+  // Gateway: the version the session's MCP server answered initialize with replaces the one
+  // graceway would have negotiated.
+  void set_protocol_version(std::string protocol_version);
   [[nodiscard]] SessionState state() const;
   [[nodiscard]] std::size_t in_flight() const;
   [[nodiscard]] Clock::time_point deadline() const;

@@ -19,13 +19,14 @@ std::string_view to_string(EndReason why) noexcept {
     case EndReason::drained: return "drained";
     case EndReason::deadline: return "deadline";
     case EndReason::stream_closed: return "stream_closed";
+    case EndReason::server_gone: return "server_gone";
   }
   return "?";
 }
 
 bool is_legal_transition(SessionState from, SessionState to, EndReason why) noexcept {
   const bool ends_open = why == EndReason::remote_delete || why == EndReason::idle || why == EndReason::shutdown ||
-                         why == EndReason::stream_closed;
+                         why == EndReason::stream_closed || why == EndReason::server_gone;
   const bool ends_drain = why == EndReason::drained || why == EndReason::deadline;
   if (from == SessionState::open) return (to == SessionState::draining || to == SessionState::closed) && ends_open;
   if (from == SessionState::draining) return to == SessionState::closed && ends_drain;

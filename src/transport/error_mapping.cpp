@@ -46,13 +46,15 @@ constexpr std::array kTable{
     Row{errc::expectation_failed, {417, kServerError, "Expectation Failed: only 100-continue is supported"}},
     Row{errc::request_cancelled, {200, kServerError, "Request cancelled"}},
     Row{errc::drain_deadline, {200, kServerError, "Session closed: the drain window ended before the request finished"}},
+    Row{errc::server_unavailable, {503, kServerError, "The MCP server cannot be started now; retry later"}},
+    Row{errc::server_failed, {502, -32603, "Internal error: the MCP server failed"}},
 };
 
 constexpr bool table_complete() {
   for (std::size_t i = 0; i < kTable.size(); ++i) {
     if (static_cast<std::size_t>(kTable[i].e) != i + 1) return false;
   }
-  return kTable.size() == static_cast<std::size_t>(errc::drain_deadline);
+  return kTable.size() == static_cast<std::size_t>(errc::server_failed);
 }
 static_assert(table_complete(), "error table must list every errc, in declaration order");
 

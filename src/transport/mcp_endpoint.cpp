@@ -98,8 +98,10 @@ const std::string* HttpAnswer::header(std::string_view name) const {
 }
 
 McpEndpoint::McpEndpoint(const ServerConfig& config, const ServerInfo& info, const Clock& clock,
-                         SessionRegistry& registry, mcp::Dispatcher& dispatcher, Metrics& metrics)
-    : config_(config), info_(info), clock_(clock), registry_(registry), dispatcher_(dispatcher), metrics_(metrics),
+                         SessionRegistry& registry, mcp::MessageHandler& handler, const Catalog& catalog,
+                         Metrics& metrics)
+    : config_(config), info_(info), clock_(clock), registry_(registry), handler_(handler), catalog_(catalog),
+      metrics_(metrics),
       policy_(front::Policy::from(config)) {}
 
 void McpEndpoint::begin_shutdown(Clock::time_point deadline) {
@@ -159,7 +161,11 @@ HttpAnswer McpEndpoint::route(const HttpRequest& req) {
   }
   if (is_get(method) && path == "/healthz") return json_answer(200, R"({"status":"ok"})");
   if (is_get(method) && path == "/readyz") {
-    return shutting_down_.load() ? json_answer(503, R"({"status":"draining"})") : json_answer(200, R"({"status":"ready"})");
+    if (shutting_down_.load()) return json_answer(503, R"({"status":"draining"})");
+    if (auto reason = handler_.unready_reason()) {
+      return json_answer(503, jsonrpc::serialize(json{{"status", "unready"}, {"reason", *reason}}));
+    }
+    return json_answer(200, R"({"status":"ready"})");
   }
   if (is_get(method) && path == "/metrics") {
     HttpAnswer answer;
@@ -319,7 +325,7 @@ HttpAnswer McpEndpoint::admit_post(const HttpRequest& req, const front::Post& po
       case Action::create_session:
         return initialize(decoded.items.front(), post.format);
       case Action::initialize_legacy:
-        if (!initialize_legacy(*target.session, decoded.items.front())) continue;  // another got there first
+        if (!initialize_legacy(target.session, decoded.items.front())) continue;  // another got there first
         return json_answer(202, "");
       case Action::accept:
       case Action::handle: {
@@ -376,7 +382,7 @@ std::optional<McpEndpoint::Handshake> McpEndpoint::read_initialize(const jsonrpc
 
 json McpEndpoint::initialize_answer(const jsonrpc::Message& request, const Handshake* handshake) const {
   if (handshake == nullptr) return error_response(errc::invalid_params, request.id, "\"protocolVersion\" must be a string");
-  return jsonrpc::make_result(*request.id, mcp::initialize_result(info_, handshake->version, dispatcher_.catalog()));
+  return jsonrpc::make_result(*request.id, mcp::initialize_result(info_, handshake->version, catalog_));
 }
 
 HttpAnswer McpEndpoint::initialize(const jsonrpc::Message& request, Format format) {
@@ -389,6 +395,26 @@ HttpAnswer McpEndpoint::initialize(const jsonrpc::Message& request, Format forma
   if (!handshake) return answer(initialize_answer(request, nullptr));
   auto session = registry_.create(handshake->version, handshake->capabilities);
   if (!session) return refuse(registry_.admissions_closed() ? errc::server_draining : errc::too_many_sessions, request.id);
+  if (auto refusal = handler_.open_session(session)) {
+    session->begin_drain(EndReason::server_gone, std::chrono::milliseconds(0));  // nothing in flight: closes now
+    return refuse(refusal->error, request.id, nullptr, refusal->detail);
+  }
+  if (handler_.forwards_initialize()) {
+    log()->info("session {}: -> open (initialize, asking for protocol {}, forwarded to its MCP server; {})",
+                session->id(), handshake->requested, handshake->client);
+    auto stream = std::make_shared<ReplyStream>(format, false, config_.max_queued_events, metrics_);
+    stream->on_gone([this, weak = std::weak_ptr<Session>(session),
+                     weak_stream = std::weak_ptr<ReplyStream>(stream)](const std::vector<std::string>&) {
+      client_left(weak, weak_stream);
+    });
+    std::stop_source stop;
+    auto begin = session->begin_request({*request.id, stop, stream});
+    if (begin.result != Session::BeginResult::admitted) return refuse(errc::server_draining, request.id);
+    handler_.handle_request(session, request, stream, std::move(begin.guard), stop.get_token());
+    auto out = respond(stream);
+    out.set_header(kSessionHeader, session->id());
+    return out;
+  }
   log()->info("session {}: -> open (initialize; protocol {}, asked {}; {})", session->id(), handshake->version,
               handshake->requested, handshake->client);
   auto out = answer(initialize_answer(request, &*handshake));
@@ -399,9 +425,9 @@ HttpAnswer McpEndpoint::initialize(const jsonrpc::Message& request, Format forma
 void McpEndpoint::accept_messages(Session& session, const jsonrpc::Decoded& decoded) {
   for (const auto& item : decoded.items) {
     switch (item.kind) {
-      case jsonrpc::Kind::notification: dispatcher_.handle_notification(session, item); break;
+      case jsonrpc::Kind::notification: handler_.handle_notification(session, item); break;
       case jsonrpc::Kind::response:
-      case jsonrpc::Kind::error_response: dispatcher_.handle_response(session, item); break;
+      case jsonrpc::Kind::error_response: handler_.handle_response(session, item); break;
       case jsonrpc::Kind::invalid:  // such a body needs an answer: run_requests takes it
       case jsonrpc::Kind::request: break;  // not in an accept-only body
     }
@@ -413,9 +439,9 @@ bool McpEndpoint::run_requests(const std::shared_ptr<Session>& session, const js
   const errc draining = config_.draining_status == 404 ? errc::session_terminated : errc::session_draining;
   for (const auto& item : decoded.items) {
     switch (item.kind) {
-      case jsonrpc::Kind::notification: dispatcher_.handle_notification(*session, item); break;
+      case jsonrpc::Kind::notification: handler_.handle_notification(*session, item); break;
       case jsonrpc::Kind::response:
-      case jsonrpc::Kind::error_response: dispatcher_.handle_response(*session, item); break;
+      case jsonrpc::Kind::error_response: handler_.handle_response(*session, item); break;
       case jsonrpc::Kind::invalid:
         deliver(stream, *session, error_response(item.problem, item.id, item.detail));
         break;
@@ -426,7 +452,7 @@ bool McpEndpoint::run_requests(const std::shared_ptr<Session>& session, const js
         auto begin = session->begin_request({*item.id, stop, stream});
         switch (begin.result) {
           case Session::BeginResult::admitted:
-            dispatcher_.handle_request(session, item, stream, std::move(begin.guard), stop.get_token());
+            handler_.handle_request(session, item, stream, std::move(begin.guard), stop.get_token());
             break;
           case Session::BeginResult::duplicate_id:
             log()->debug("session {}: request id {} is already in flight; refused", session->id(),
@@ -554,16 +580,28 @@ HttpAnswer McpEndpoint::handle_messages(const HttpRequest& req) {
   return admit_post(req, post, session_id, PostEndpoint::legacy);
 }
 
-bool McpEndpoint::initialize_legacy(Session& session, const jsonrpc::Message& request) {
-  const auto stream = legacy_stream_of(session);
+bool McpEndpoint::initialize_legacy(const std::shared_ptr<Session>& session, const jsonrpc::Message& request) {
+  const auto stream = legacy_stream_of(*session);
   const auto handshake = read_initialize(request, mcp::kLegacySseVersion);
   if (handshake) {
-    if (!session.initialize(handshake->version, handshake->capabilities)) return false;
-    log()->info("session {}: initialized (legacy HTTP+SSE; protocol {}, asked {}; {})", session.id(),
+    if (!session->initialize(handshake->version, handshake->capabilities)) return false;
+    log()->info("session {}: initialized (legacy HTTP+SSE; protocol {}, asked {}; {})", session->id(),
                 handshake->version, handshake->requested, handshake->client);
+    if (handler_.forwards_initialize()) {
+      if (auto refusal = handler_.open_session(session)) {
+        deliver(stream, *session, error_response(refusal->error, request.id, refusal->detail));
+        session->begin_drain(EndReason::server_gone, std::chrono::milliseconds(0));
+        return true;
+      }
+      std::stop_source stop;
+      auto begin = session->begin_request({*request.id, stop, stream});
+      if (begin.result != Session::BeginResult::admitted) return false;
+      handler_.handle_request(session, request, stream, std::move(begin.guard), stop.get_token());
+      return true;
+    }
   }
   // Without a version the session stays uninitialized: the client may send a corrected one.
-  deliver(stream, session, initialize_answer(request, handshake ? &*handshake : nullptr));
+  deliver(stream, *session, initialize_answer(request, handshake ? &*handshake : nullptr));
   return true;
 }
 

@@ -35,7 +35,7 @@ namespace graceway {
 class Session;
 class SessionRegistry;
 namespace mcp {
-class Dispatcher;
+class MessageHandler;
 }
 
 // One HTTP request as an engine hands it over: views into the engine's buffers, valid for the
@@ -69,8 +69,10 @@ struct HttpAnswer {
 
 class McpEndpoint {
 public:
+  // `handler` answers the sessions' messages; `catalog` is what graceway's own InitializeResult
+  // declares when the handler does not forward initialize.
   McpEndpoint(const ServerConfig& config, const ServerInfo& info, const Clock& clock, SessionRegistry& registry,
-              mcp::Dispatcher& dispatcher, Metrics& metrics);
+              mcp::MessageHandler& handler, const Catalog& catalog, Metrics& metrics);
   McpEndpoint(const McpEndpoint&) = delete;
   McpEndpoint& operator=(const McpEndpoint&) = delete;
 
@@ -102,7 +104,7 @@ private:
   HttpAnswer handle_messages(const HttpRequest& req);
   // Applies a legacy session's initialize and puts its answer on the session's stream. False
   // when another initialize got there first (the caller asks the admission table again).
-  bool initialize_legacy(Session& session, const jsonrpc::Message& request);
+  bool initialize_legacy(const std::shared_ptr<Session>& session, const jsonrpc::Message& request);
   // A message that answers no in-flight request (a legacy initialize, an invalid message, a
   // refused request) on `stream`; dropped quietly when the stream is gone.
   void deliver(const std::shared_ptr<Outbox>& stream, const Session& session, const nlohmann::json& message);
@@ -158,7 +160,8 @@ private:
   const ServerInfo& info_;
   const Clock& clock_;
   SessionRegistry& registry_;
-  mcp::Dispatcher& dispatcher_;
+  mcp::MessageHandler& handler_;
+  const Catalog& catalog_;
   Metrics& metrics_;
   const front::Policy policy_;  // read-only after construction
 

@@ -61,7 +61,7 @@ protected:
   SessionRegistry registry_{environment(), ids_, 16, 16};
   ToolPool pool_{1};
   mcp::Dispatcher dispatcher_{catalog_, pool_, metrics_};
-  McpEndpoint endpoint_{config_, info_, clock_, registry_, dispatcher_, metrics_};
+  McpEndpoint endpoint_{config_, info_, clock_, registry_, dispatcher_, catalog_, metrics_};
 };
 
 TEST_F(EndpointTest, OperationalRoutesAndUnknownPaths) {

@@ -347,7 +347,7 @@ TEST_F(SessionTest, NothingLeavesClosed) {
 TEST_F(SessionTest, OnlyTheDesignedEdgesAreLegal) {
   const SessionState states[] = {SessionState::open, SessionState::draining, SessionState::closed};
   const EndReason reasons[] = {EndReason::remote_delete, EndReason::idle, EndReason::shutdown, EndReason::drained,
-                               EndReason::deadline, EndReason::stream_closed};
+                               EndReason::deadline, EndReason::stream_closed, EndReason::server_gone};
   int legal = 0;
   for (auto from : states) {
     for (auto to : states) {
@@ -355,7 +355,7 @@ TEST_F(SessionTest, OnlyTheDesignedEdgesAreLegal) {
         const bool expected =
             (from == SessionState::open && (to == SessionState::draining || to == SessionState::closed) &&
              (why == EndReason::remote_delete || why == EndReason::idle || why == EndReason::shutdown ||
-              why == EndReason::stream_closed)) ||
+              why == EndReason::stream_closed || why == EndReason::server_gone)) ||
             (from == SessionState::draining && to == SessionState::closed &&
              (why == EndReason::drained || why == EndReason::deadline));
         EXPECT_EQ(is_legal_transition(from, to, why), expected)
@@ -364,7 +364,7 @@ TEST_F(SessionTest, OnlyTheDesignedEdgesAreLegal) {
       }
     }
   }
-  EXPECT_EQ(legal, 10);
+  EXPECT_EQ(legal, 12);
 }
 
 TEST_F(SessionTest, OneGetStreamAtATime) {

@@ -1,0 +1,748 @@
+#include "gateway/stdio_gateway.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <spdlog/spdlog.h>
+
+#include "gateway/child_process.hpp"
+#include "graceway/duration.hpp"
+#include "graceway/logging.hpp"
+#include "mcp/protocol.hpp"
+#include "transport/error_mapping.hpp"
+
+namespace graceway {
+
+namespace gateway {
+// graceway's own PATH: where the command is looked up, once, at start-up.
+std::string search_path() {
+  const char* path = std::getenv("PATH");
+  return path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
+}
+}  // namespace gateway
+
+std::vector<std::string> validate(const StdioGatewayOptions& options) {
+  std::vector<std::string> problems;
+  if (options.command.empty()) {
+    problems.emplace_back("--stdio needs a command after --");
+  } else if (!gateway::resolve_executable(options.command.front(), gateway::search_path())) {
+    problems.push_back("--stdio: '" + options.command.front() + "' is not an executable file (looked up in PATH)");
+  }
+  for (const auto& entry : options.env) {
+    const auto eq = entry.find('=');
+    if (eq == std::string::npos || eq == 0) problems.push_back("--stdio-env '" + entry + "' must be NAME=VALUE");
+  }
+  if (options.max_line_bytes < 1024) problems.emplace_back("--stdio-max-line-bytes must be at least 1024");
+  if (options.max_stdin_bytes < options.max_line_bytes) {
+    problems.emplace_back("--stdio-max-stdin-bytes must be at least --stdio-max-line-bytes");
+  }
+  if (options.stop_timeout.count() <= 0) problems.emplace_back("--stdio-stop-timeout must be positive");
+  if (options.max_children == 0) problems.emplace_back("--max-children must be positive");
+  if (options.unready_after_failures <= 0) problems.emplace_back("the readiness failure count must be positive");
+  return problems;
+}
+
+namespace gateway {
+namespace {
+
+namespace net = boost::asio;
+using nlohmann::json;
+using error_code = boost::system::error_code;
+
+std::shared_ptr<spdlog::logger> log() {
+  static const auto logger = logging::get("graceway.gateway");
+  return logger;
+}
+
+constexpr std::size_t kReadChunk = 64 * 1024;
+// A child's stderr is its log: each line goes into graceway's, at most this many a second per
+// child (the rest are counted and summarised), each cut at kStderrLineBytes.
+constexpr int kStderrLinesPerSecond = 50;
+constexpr std::size_t kStderrLineBytes = 2048;
+// How long after a child exits its stdout may still deliver lines (see on_exit).
+constexpr auto kExitReadGrace = std::chrono::seconds(1);
+
+std::string expand_session(std::string value, const std::string& session_id) {
+  static constexpr std::string_view kPlaceholder = "{session}";
+  for (auto at = value.find(kPlaceholder); at != std::string::npos; at = value.find(kPlaceholder, at + session_id.size())) {
+    value.replace(at, kPlaceholder.size(), session_id);
+  }
+  return value;
+}
+
+std::string describe_spawn_failure(const SpawnOutcome& outcome) {
+  return std::string(outcome.step) + ": " + std::strerror(outcome.error);
+}
+
+// A request graceway forwarded to the child and has not seen answered.
+struct Pending {
+  jsonrpc::RequestId id;
+  std::shared_ptr<Outbox> reply;
+  InFlightGuard guard;
+  std::optional<json> progress_token;
+  std::uint64_t order = 0;  // admission order: the oldest pending request carries unrelated messages
+  bool initialize = false;
+  std::unique_ptr<std::stop_callback<std::function<void()>>> on_stop;
+};
+
+}  // namespace
+
+// One child and everything about it. Descriptors, buffers and `pending` are I/O thread only.
+struct Child : std::enable_shared_from_this<Child> {
+  Child(net::io_context& io, std::string id, std::weak_ptr<Session> owner, const ChildHandles& handles)
+      : session_id(std::move(id)), session(std::move(owner)), pid(handles.pid),
+        in(io, handles.stdin_fd), out(io, handles.stdout_fd), err(io, handles.stderr_fd), exit_watch(io, handles.pidfd),
+        stop_timer(io), started(std::chrono::steady_clock::now()) {}
+
+  const std::string session_id;
+  const std::weak_ptr<Session> session;
+  const pid_t pid;  // also the id of its process group
+  net::posix::stream_descriptor in;
+  net::posix::stream_descriptor out;
+  net::posix::stream_descriptor err;
+  net::posix::stream_descriptor exit_watch;  // the pidfd: readable once the child has exited
+  net::steady_timer stop_timer;
+  const std::chrono::steady_clock::time_point started;
+
+  std::unordered_map<std::string, Pending> pending;  // by jsonrpc::key_of(id)
+  std::uint64_t next_order = 0;
+
+  std::string out_line;         // a stdout line still arriving
+  bool discarding_line = false;  // the line under way is over --stdio-max-line-bytes
+  std::string err_line;
+  std::array<char, kReadChunk> out_chunk{};
+  std::array<char, kReadChunk> err_chunk{};
+
+  std::deque<std::string> to_write;  // whole lines, newline included
+  std::size_t queued_bytes = 0;
+  bool writing = false;
+  bool stdin_closed = false;
+  bool close_stdin_when_flushed = false;
+
+  bool draining = false;        // its session is draining
+  bool session_closed = false;  // its session closed: the child is being stopped
+  bool exited = false;          // reaped; its status is in wait_status
+  bool stdout_eof = false;
+  bool finished = false;        // its pending requests settled, its descriptors closed
+  int wait_status = 0;
+  int escalation = 0;           // 0: stdin closed; 1: SIGTERM sent; 2: SIGKILL sent
+
+  std::chrono::steady_clock::time_point stderr_window{};
+  int stderr_lines_in_window = 0;
+  std::uint64_t stderr_suppressed = 0;
+  bool warned_not_json = false;
+};
+
+struct StdioGateway::Impl {
+  Impl(StdioGatewayOptions opts, Metrics& m)
+      : options(std::move(opts)),
+        path(options.command.empty() ? std::string()
+                                     : resolve_executable(options.command.front(), search_path()).value_or(options.command.front())),
+        metrics(m), work(net::make_work_guard(io)) {}
+
+  const StdioGatewayOptions options;
+  const std::string path;  // the command, resolved once at start-up
+  Metrics& metrics;
+  net::io_context io;
+  net::executor_work_guard<net::io_context::executor_type> work;
+  std::thread thread;  // runs `io`; joined by stop()
+
+  mutable std::mutex mu;        // guards the fields below
+  std::condition_variable reaped;  // notified when a child leaves `children`
+  std::unordered_map<std::string, std::shared_ptr<Child>> children;  // by session id, until reaped
+  std::size_t reserved = 0;     // spawns under way, counted against --max-children
+  int failures_in_a_row = 0;    // spawn or initialize failures since the last success
+  std::string last_failure;
+  bool stopped = false;
+
+  // --- called from any thread -------------------------------------------------------------
+  std::shared_ptr<Child> find(const std::string& session_id) const {
+    std::lock_guard lock(mu);
+    const auto it = children.find(session_id);
+    return it == children.end() ? nullptr : it->second;
+  }
+
+  void record_failure(const std::string& why) {
+    std::lock_guard lock(mu);
+    ++failures_in_a_row;
+    last_failure = why;
+  }
+
+  void record_success() {
+    std::lock_guard lock(mu);
+    failures_in_a_row = 0;
+  }
+
+  std::vector<std::string> child_environment(const std::string& session_id) const {
+    auto env = inherited_environment();
+    for (const auto& entry : options.env) {
+      const auto name = entry.substr(0, entry.find('=') + 1);
+      std::erase_if(env, [&](const std::string& e) { return e.starts_with(name); });  // configured wins
+      env.push_back(expand_session(entry, session_id));
+    }
+    return env;
+  }
+
+  // --- I/O thread only --------------------------------------------------------------------
+  void read_stdout(const std::shared_ptr<Child>& child) {
+    child->out.async_read_some(net::buffer(child->out_chunk), [this, child](const error_code& ec, std::size_t n) {
+      if (n > 0) take_stdout(*child, std::string_view(child->out_chunk.data(), n));
+      if (!ec) return read_stdout(child);
+      child->stdout_eof = true;
+      if (child->exited) finish(child);
+    });
+  }
+
+  void read_stderr(const std::shared_ptr<Child>& child) {
+    child->err.async_read_some(net::buffer(child->err_chunk), [this, child](const error_code& ec, std::size_t n) {
+      if (n > 0) take_stderr(*child, std::string_view(child->err_chunk.data(), n));
+      if (!ec) read_stderr(child);
+    });
+  }
+
+  void watch_exit(const std::shared_ptr<Child>& child) {
+    child->exit_watch.async_wait(net::posix::descriptor_base::wait_read, [this, child](const error_code& ec) {
+      if (ec == net::error::operation_aborted) return;
+      on_exit(child);
+    });
+  }
+
+  // Splits on the byte '\n' (never inside a UTF-8 sequence), drops a trailing '\r'.
+  void take_stdout(Child& child, std::string_view bytes) {
+    while (!bytes.empty()) {
+      const auto nl = bytes.find('\n');
+      const auto piece = bytes.substr(0, nl);
+      if (!child.discarding_line) {
+        if (child.out_line.size() + piece.size() > options.max_line_bytes) {
+          ++metrics.child_stdout_oversized;
+          log()->warn("session {}: its MCP server wrote a stdout line over {} bytes; skipped", child.session_id,
+                      options.max_line_bytes);
+          child.out_line.clear();
+          child.discarding_line = true;
+        } else {
+          child.out_line.append(piece);
+        }
+      }
+      if (nl == std::string_view::npos) return;
+      bytes.remove_prefix(nl + 1);
+      if (child.discarding_line) {
+        child.discarding_line = false;
+        continue;
+      }
+      std::string line = std::move(child.out_line);
+      child.out_line.clear();
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (!line.empty()) on_line(child, line);
+    }
+  }
+
+  void take_stderr(Child& child, std::string_view bytes) {
+    while (!bytes.empty()) {
+      const auto nl = bytes.find('\n');
+      const auto piece = bytes.substr(0, nl);
+      child.err_line.append(piece.substr(0, kStderrLineBytes > child.err_line.size() ? kStderrLineBytes - child.err_line.size() : 0));
+      if (nl == std::string_view::npos) return;
+      bytes.remove_prefix(nl + 1);
+      std::string line = std::move(child.err_line);
+      child.err_line.clear();
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      log_stderr(child, line);
+    }
+  }
+
+  void log_stderr(Child& child, const std::string& line) {
+    ++metrics.child_stderr_lines;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - child.stderr_window >= std::chrono::seconds(1)) {
+      if (child.stderr_suppressed > 0) {
+        log()->warn("session {}: {} stderr line(s) of its MCP server not logged (over {} a second)", child.session_id,
+                    child.stderr_suppressed, kStderrLinesPerSecond);
+      }
+      child.stderr_window = now;
+      child.stderr_lines_in_window = 0;
+      child.stderr_suppressed = 0;
+    }
+    if (++child.stderr_lines_in_window > kStderrLinesPerSecond) {
+      ++child.stderr_suppressed;
+      ++metrics.child_stderr_suppressed;
+      return;
+    }
+    log()->info("session {}: [server stderr] {}", child.session_id, line);
+  }
+
+  void on_line(Child& child, const std::string& line) {
+    auto value = json::parse(line, nullptr, false);
+    if (value.is_discarded() || !value.is_object()) {
+      ++metrics.child_stdout_not_json;
+      if (!std::exchange(child.warned_not_json, true)) {
+        log()->warn("session {}: its MCP server wrote a stdout line that is not a JSON-RPC message; skipped "
+                    "(further ones are counted in graceway_child_stdout_not_json_total)",
+                    child.session_id);
+      }
+      return;
+    }
+    const auto message = jsonrpc::classify(value);
+    switch (message.kind) {
+      case jsonrpc::Kind::response:
+      case jsonrpc::Kind::error_response: return on_response(child, message, std::move(value));
+      case jsonrpc::Kind::notification: return on_notification(child, message, value);
+      case jsonrpc::Kind::request: return on_server_request(child, message, value);
+      case jsonrpc::Kind::invalid:
+        ++metrics.child_stdout_not_json;
+        log()->debug("session {}: an invalid JSON-RPC message from its MCP server skipped: {}", child.session_id,
+                     message.detail);
+        return;
+    }
+  }
+
+  void on_response(Child& child, const jsonrpc::Message& message, json value) {
+    const auto key = message.id ? jsonrpc::key_of(*message.id) : std::string();
+    const auto it = child.pending.find(key);
+    if (it == child.pending.end()) {
+      ++metrics.late_results;
+      log()->debug("session {}: a response from its MCP server answers nothing pending (id {}); dropped",
+                   child.session_id, key.empty() ? "null" : key);
+      return;
+    }
+    Pending request = std::move(it->second);
+    child.pending.erase(it);
+    bool close_session = false;
+    if (request.initialize) close_session = !accept_initialize(child, message, value);
+    request.reply->complete(key, value);
+    request.guard.release();
+    if (close_session) end_session(child);
+  }
+
+  // The child's answer to the client's initialize. False when the session cannot go on.
+  bool accept_initialize(Child& child, const jsonrpc::Message& message, json& value) {
+    if (message.kind == jsonrpc::Kind::error_response) {
+      const auto why = "its MCP server refused initialize: " + jsonrpc::serialize(message.error);
+      log()->warn("session {}: {}", child.session_id, why);
+      record_failure(why);
+      return false;
+    }
+    const auto version = jsonrpc::string_member(message.result, "protocolVersion");
+    if (!version || !mcp::is_supported_version(*version)) {
+      const auto why = "its MCP server answered initialize with protocol version " + version.value_or("(none)") +
+                       ", which graceway does not serve";
+      log()->warn("session {}: {}", child.session_id, why);
+      record_failure(why);
+      value = error_response(errc::server_failed, message.id, why);
+      return false;
+    }
+    const auto session = child.session.lock();
+    if (session) session->set_protocol_version(*version);
+    record_success();
+    const auto& info = message.result.is_object() ? message.result.value("serverInfo", json::object()) : json::object();
+    log()->info("session {}: its MCP server answered initialize (protocol {}; {} {})", child.session_id, *version,
+                jsonrpc::string_member(info, "name").value_or("?"), jsonrpc::string_member(info, "version").value_or("?"));
+    return true;
+  }
+
+  // Progress goes to the stream of the request that carried its token; log messages and the
+  // child's own cancellations to the oldest pending request that streams, else the GET stream;
+  // everything else (list changes, resource updates) to the GET stream. One stream, never two.
+  void on_notification(Child& child, const jsonrpc::Message& message, const json& value) {
+    if (message.method == "notifications/progress") {
+      const json token = message.params.is_object() ? message.params.value("progressToken", json()) : json();
+      for (auto& [key, request] : child.pending) {
+        if (request.progress_token && *request.progress_token == token) {
+          if (!request.reply->push(value)) ++metrics.child_messages_undelivered;
+          return;
+        }
+      }
+      ++metrics.child_messages_undelivered;
+      return;
+    }
+    const bool request_related = message.method == "notifications/message" || message.method == "notifications/cancelled";
+    if (!deliver(child, value, request_related)) ++metrics.child_messages_undelivered;
+  }
+
+  // Sampling, elicitation, roots: the child waits for the answer, so one that no stream can carry
+  // is answered with an error at once rather than left hanging.
+  void on_server_request(Child& child, const jsonrpc::Message& message, const json& value) {
+    if (deliver(child, value, true)) return;
+    ++metrics.child_messages_undelivered;
+    log()->debug("session {}: its MCP server sent {} with no client stream open; answered with an error",
+                 child.session_id, message.method);
+    write(child, jsonrpc::make_error(message.id, -32603, "no client stream is open to carry this request"));
+  }
+
+  bool deliver(Child& child, const json& value, bool request_related) {
+    if (request_related) {
+      const Pending* oldest = nullptr;
+      for (const auto& [key, request] : child.pending) {
+        if (request.reply->streams() && !request.reply->gone() && (oldest == nullptr || request.order < oldest->order)) {
+          oldest = &request;
+        }
+      }
+      if (oldest != nullptr && oldest->reply->push(value)) return true;
+    }
+    const auto session = child.session.lock();
+    return session && session->notify(value);
+  }
+
+  // --- client to child ----------------------------------------------------------------------
+  // Queues one line for the child's stdin. False when it cannot take it (stdin closed, or over
+  // --stdio-max-stdin-bytes: the overflow policy refuses the message and counts it).
+  bool write(Child& child, const json& message) {
+    if (child.stdin_closed || child.close_stdin_when_flushed) return false;
+    auto line = jsonrpc::serialize(message);
+    line.push_back('\n');
+    if (child.queued_bytes + line.size() > options.max_stdin_bytes) {
+      ++metrics.child_stdin_overflows;
+      log()->warn("session {}: its MCP server is not reading its stdin ({} bytes waiting); a message was refused",
+                  child.session_id, child.queued_bytes);
+      return false;
+    }
+    child.queued_bytes += line.size();
+    child.to_write.push_back(std::move(line));
+    flush(child.shared_from_this());
+    return true;
+  }
+
+  void flush(const std::shared_ptr<Child>& child) {
+    if (child->writing || child->stdin_closed) return;
+    if (child->to_write.empty()) {
+      if (child->close_stdin_when_flushed) close_stdin(*child);
+      return;
+    }
+    child->writing = true;
+    net::async_write(child->in, net::buffer(child->to_write.front()), [this, child](const error_code& ec, std::size_t) {
+      child->writing = false;
+      child->queued_bytes -= child->to_write.front().size();
+      child->to_write.pop_front();
+      if (ec) {
+        // EPIPE: the child closed its stdin or died; its exit (if any) is handled by the pidfd.
+        log()->debug("session {}: writing to its MCP server failed: {}", child->session_id, ec.message());
+        child->to_write.clear();
+        child->queued_bytes = 0;
+        close_stdin(*child);
+        return;
+      }
+      flush(child);
+    });
+  }
+
+  void close_stdin(Child& child) {
+    if (std::exchange(child.stdin_closed, true)) return;
+    error_code ignored;
+    child.in.close(ignored);
+  }
+
+  void forward_request(const std::shared_ptr<Child>& child, jsonrpc::Message request, std::shared_ptr<Outbox> reply,
+                       InFlightGuard guard, std::stop_token stop) {
+    const auto key = jsonrpc::key_of(*request.id);
+    if (child->exited || child->session_closed || !write(*child, jsonrpc::encode(request))) {
+      reply->complete(key, error_response(errc::server_failed, request.id,
+                                          child->exited ? "it has exited" : "it cannot take input now"));
+      return;  // the guard ends the request
+    }
+    Pending entry{.id = *request.id,
+                  .reply = std::move(reply),
+                  .guard = std::move(guard),
+                  .progress_token = mcp::progress_token(request.params),
+                  .order = child->next_order++,
+                  .initialize = request.method == "initialize",
+                  .on_stop = nullptr};
+    auto& slot = child->pending.emplace(key, std::move(entry)).first->second;
+    // Stopped by notifications/cancelled, the drain deadline, or a client that left: tell the child.
+    slot.on_stop = std::make_unique<std::stop_callback<std::function<void()>>>(
+        stop, std::function<void()>([this, weak = std::weak_ptr<Child>(child), key] {
+          net::post(io, [this, weak, key] {
+            if (const auto c = weak.lock()) request_stopped(*c, key);
+          });
+        }));
+  }
+
+  void request_stopped(Child& child, const std::string& key) {
+    const auto it = child.pending.find(key);
+    if (it == child.pending.end()) return;
+    const json id = jsonrpc::to_json(it->second.id);
+    const bool initialize = it->second.initialize;
+    child.pending.erase(it);  // its reply slot was settled by whoever stopped it
+    const auto session = child.session.lock();
+    const char* reason = !session || session->state() == SessionState::closed ? "the session's drain window ended"
+                                                                               : "the client cancelled or left";
+    write(child, jsonrpc::make_notification("notifications/cancelled", {{"requestId", id}, {"reason", reason}}));
+    log()->debug("session {}: request {} stopped; its MCP server was sent notifications/cancelled ({})",
+                 child.session_id, key, reason);
+    if (initialize) end_session(child);  // a session whose initialize never finished cannot go on
+  }
+
+  // --- the end of a child -------------------------------------------------------------------
+  void end_session(Child& child) {
+    if (const auto session = child.session.lock()) session->begin_drain(EndReason::server_gone, std::chrono::milliseconds(0));
+  }
+
+  // The session closed: EOF first, then SIGTERM and SIGKILL to the group, --stdio-stop-timeout apart.
+  void begin_stop(const std::shared_ptr<Child>& child) {
+    if (child->exited || !mark_stopping(*child)) return;
+    child->close_stdin_when_flushed = true;
+    flush(child);
+    arm_escalation(child);
+  }
+
+  // The gauges follow the child from draining (or live) to being stopped. False if it already was.
+  bool mark_stopping(Child& child) {
+    if (std::exchange(child.session_closed, true)) return false;
+    ++metrics.children_stopping;
+    if (child.draining) --metrics.children_draining;
+    return true;
+  }
+
+  void arm_escalation(const std::shared_ptr<Child>& child) {
+    child->stop_timer.expires_after(options.stop_timeout);
+    child->stop_timer.async_wait([this, child](const error_code& ec) {
+      if (ec || child->exited) return;
+      const int signal = child->escalation == 0 ? SIGTERM : SIGKILL;
+      log()->warn("session {}: its MCP server (pid {}) is still running {} after {}; {} to its process group",
+                  child->session_id, child->pid, format_duration(options.stop_timeout),
+                  child->escalation == 0 ? "stdin closed" : "SIGTERM", signal == SIGTERM ? "SIGTERM" : "SIGKILL");
+      ::kill(-child->pid, signal);
+      close_stdin(*child);  // a child that ignores EOF may also leave its stdin unread
+      if (++child->escalation < 2) arm_escalation(child);
+    });
+  }
+
+  // The pidfd fired: reap it. Its last lines may still be in the stdout pipe, so the requests it
+  // left are settled once stdout reaches EOF (soon: its whole group is killed here), or after
+  // kExitReadGrace if something outside the group holds the pipe.
+  void on_exit(const std::shared_ptr<Child>& child) {
+    if (std::exchange(child->exited, true)) return;
+    // The leader is a zombie until reaped, so its group id cannot be reused yet: whatever it
+    // left in the group (a shell's background job, a grandchild) goes with it.
+    ::kill(-child->pid, SIGKILL);
+    while (::waitpid(child->pid, &child->wait_status, 0) < 0 && errno == EINTR) {
+    }
+    if (child->stdout_eof) return finish(child);
+    child->stop_timer.cancel();
+    child->stop_timer.expires_after(kExitReadGrace);
+    child->stop_timer.async_wait([this, child](const error_code& ec) {
+      if (!ec) finish(child);
+    });
+  }
+
+  void finish(const std::shared_ptr<Child>& child) {
+    if (std::exchange(child->finished, true)) return;
+    child->stop_timer.cancel();
+    --metrics.children_live;
+    const bool expected = child->session_closed;
+    if (expected) {
+      --metrics.children_stopping;
+    } else if (child->draining) {
+      --metrics.children_draining;
+    }
+    const int status = child->wait_status;
+    json data = {{"reason", "child_exited"}};
+    std::string cause;
+    if (WIFSIGNALED(status)) {
+      data["signal"] = WTERMSIG(status);
+      cause = "was killed by signal " + std::to_string(WTERMSIG(status));
+    } else {
+      data["exit_code"] = WEXITSTATUS(status);
+      cause = "exited with code " + std::to_string(WEXITSTATUS(status));
+    }
+    const auto lived = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - child->started);
+    auto pending = std::move(child->pending);
+    child->pending.clear();
+    if (expected) {
+      log()->info("session {}: its MCP server (pid {}) {}; reaped after {}", child->session_id, child->pid, cause,
+                  format_duration(lived));
+    } else {
+      if (WIFSIGNALED(status)) {
+        ++metrics.child_crashes_signal;
+      } else {
+        ++metrics.child_crashes_exit;
+      }
+      log()->warn("session {}: its MCP server (pid {}) {} while the session was live; {} pending request(s) failed",
+                  child->session_id, child->pid, cause, pending.size());
+    }
+    bool initializing = false;
+    for (auto& [key, request] : pending) {
+      initializing = initializing || request.initialize;
+      request.on_stop.reset();
+      request.reply->complete(key, error_response(errc::server_failed, request.id, "it " + cause, data));
+      request.guard.release();
+    }
+    if (initializing) record_failure("the MCP server " + cause + " before answering initialize");
+    // The next request gets 404, and the client re-initializes into a new child.
+    if (!expected) end_session(*child);
+    error_code ignored;
+    child->out.close(ignored);
+    child->err.close(ignored);
+    child->exit_watch.close(ignored);
+    close_stdin(*child);
+    {
+      std::lock_guard lock(mu);
+      children.erase(child->session_id);
+    }
+    reaped.notify_all();
+  }
+
+};
+
+StdioGateway::StdioGateway(StdioGatewayOptions options, Metrics& metrics)
+    : impl_(std::make_unique<Impl>(std::move(options), metrics)) {}
+
+StdioGateway::~StdioGateway() { stop(std::chrono::steady_clock::now()); }
+
+void StdioGateway::start() {
+  // A write to the stdin of a child that died must fail with EPIPE, not kill graceway.
+  ::signal(SIGPIPE, SIG_IGN);
+  impl_->thread = std::thread([this] { impl_->io.run(); });
+}
+
+void StdioGateway::stop(std::chrono::steady_clock::time_point deadline) {
+  auto& s = *impl_;
+  {
+    std::unique_lock lock(s.mu);
+    if (std::exchange(s.stopped, true)) return;
+    s.reaped.wait_until(lock, deadline, [&] { return s.children.empty(); });
+  }
+  if (s.thread.joinable()) {
+    // Whatever is left is killed now and reaped on the I/O thread, which then ends.
+    net::post(s.io, [&s] {
+      std::vector<std::shared_ptr<Child>> left;
+      {
+        std::lock_guard lock(s.mu);
+        for (auto& [id, child] : s.children) left.push_back(child);
+      }
+      for (auto& child : left) {
+        log()->warn("session {}: its MCP server (pid {}) is still running at shutdown; SIGKILL to its process group",
+                    child->session_id, child->pid);
+        if (!child->exited) s.mark_stopping(*child);
+        s.on_exit(child);  // kills the group, reaps
+        s.finish(child);
+      }
+      s.work.reset();
+      s.io.stop();
+    });
+    s.thread.join();
+  }
+}
+
+std::optional<mcp::MessageHandler::Refusal> StdioGateway::open_session(const std::shared_ptr<Session>& session) {
+  auto& s = *impl_;
+  {
+    std::lock_guard lock(s.mu);
+    if (s.stopped) return Refusal{errc::server_draining, {}};
+    if (s.children.size() + s.reserved >= s.options.max_children) {
+      ++s.metrics.child_spawn_failures;
+      log()->warn("session {}: not started: {} MCP servers are running (--max-children)", session->id(),
+                  s.options.max_children);
+      return Refusal{errc::server_unavailable, std::to_string(s.options.max_children) + " are running (--max-children)"};
+    }
+    ++s.reserved;
+  }
+  auto argv = s.options.command;
+  auto outcome = spawn_child(s.path, argv, s.child_environment(session->id()));
+  std::shared_ptr<Child> child;
+  if (outcome.child) child = std::make_shared<Child>(s.io, session->id(), session, *outcome.child);
+  {
+    std::lock_guard lock(s.mu);
+    --s.reserved;
+    if (child) s.children.emplace(session->id(), child);
+  }
+  if (!child) {
+    ++s.metrics.child_spawn_failures;
+    const auto why = describe_spawn_failure(outcome);
+    log()->error("session {}: its MCP server {} could not be started: {}", session->id(), s.path, why);
+    if (outcome.resource_limit()) return Refusal{errc::server_unavailable, why};
+    s.record_failure("could not start " + s.path + ": " + why);
+    return Refusal{errc::server_failed, "it could not be started: " + why};
+  }
+  ++s.metrics.child_spawns;
+  ++s.metrics.children_live;
+  log()->info("session {}: started its MCP server (pid {}): {}", session->id(), child->pid, s.path);
+  net::post(s.io, [&s, child] {
+    s.read_stdout(child);
+    s.read_stderr(child);
+    s.watch_exit(child);
+  });
+  return std::nullopt;
+}
+
+void StdioGateway::session_changed(const std::string& id, SessionState /*from*/, SessionState to) {
+  auto& s = *impl_;
+  auto child = s.find(id);
+  if (!child) return;
+  net::post(s.io, [&s, child, to] {
+    if (to == SessionState::draining && !child->exited && !std::exchange(child->draining, true)) {
+      ++s.metrics.children_draining;
+    }
+    if (to == SessionState::closed) s.begin_stop(child);
+  });
+}
+
+std::optional<std::string> StdioGateway::unready_reason() const {
+  auto& s = *impl_;
+  std::lock_guard lock(s.mu);
+  if (s.failures_in_a_row < s.options.unready_after_failures) return std::nullopt;
+  return std::to_string(s.failures_in_a_row) + " MCP server start or initialize failures in a row; last: " + s.last_failure;
+}
+
+void StdioGateway::handle_request(const std::shared_ptr<Session>& session, const jsonrpc::Message& request,
+                                  const std::shared_ptr<Outbox>& reply, InFlightGuard guard, std::stop_token stop) {
+  auto& s = *impl_;
+  auto child = s.find(session->id());
+  if (!child) {
+    reply->complete(jsonrpc::key_of(*request.id), error_response(errc::server_failed, request.id, "it is gone"));
+    return;
+  }
+  net::post(s.io, [&s, child, request, reply, guard = std::move(guard), stop = std::move(stop)]() mutable {
+    s.forward_request(child, std::move(request), reply, std::move(guard), std::move(stop));
+  });
+}
+
+void StdioGateway::handle_notification(Session& session, const jsonrpc::Message& notification) {
+  session.touch();
+  if (notification.method == "notifications/cancelled") {
+    // Cancelling the request stops it; its stop callback tells the child (once).
+    const json& params = notification.params;
+    const auto id = params.is_object() && params.contains("requestId") ? jsonrpc::id_from_json(params["requestId"]) : std::nullopt;
+    if (id && session.cancel_request(jsonrpc::key_of(*id))) return;
+    log()->debug("session {}: notifications/cancelled for no pending request ignored", session.id());
+    return;
+  }
+  if (notification.method == "notifications/initialized") session.mark_initialized();
+  auto& s = *impl_;
+  auto child = s.find(session.id());
+  if (!child) return;
+  net::post(s.io, [&s, child, message = jsonrpc::encode(notification)] {
+    if (!child->exited) s.write(*child, message);
+  });
+}
+
+void StdioGateway::handle_response(Session& session, const jsonrpc::Message& response) {
+  session.touch();
+  auto& s = *impl_;
+  auto child = s.find(session.id());
+  if (!child) return;
+  net::post(s.io, [&s, child, message = jsonrpc::encode(response)] {
+    if (!child->exited) s.write(*child, message);
+  });
+}
+
+}  // namespace gateway
+}  // namespace graceway
