@@ -566,6 +566,17 @@ struct StdioGateway::Impl {
     const auto lived = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - child->started);
     auto pending = std::move(child->pending);
     child->pending.clear();
+    error_code ignored;
+    child->out.close(ignored);
+    child->err.close(ignored);
+    child->exit_watch.close(ignored);
+    close_stdin(*child);
+    {
+      // Its --max-children slot is free before anyone can read the line below.
+      std::lock_guard lock(mu);
+      children.erase(child->session_id);
+    }
+    reaped.notify_all();
     if (expected) {
       log()->info("session {}: its MCP server (pid {}) {}; reaped after {}", child->session_id, child->pid, cause,
                   format_duration(lived));
@@ -588,16 +599,6 @@ struct StdioGateway::Impl {
     if (initializing) record_failure("the MCP server " + cause + " before answering initialize");
     // The next request gets 404, and the client re-initializes into a new child.
     if (!expected) end_session(*child);
-    error_code ignored;
-    child->out.close(ignored);
-    child->err.close(ignored);
-    child->exit_watch.close(ignored);
-    close_stdin(*child);
-    {
-      std::lock_guard lock(mu);
-      children.erase(child->session_id);
-    }
-    reaped.notify_all();
   }
 
 };
