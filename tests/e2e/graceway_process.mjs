@@ -14,10 +14,10 @@ export function withTimeout(promise, what) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-// Starts `binary` on a free port with debug logs and a 10 s drain window.
+// Starts `binary` on a free port with debug logs and a 10 s drain window, then `extra` flags.
 // Returns { child, lines, exited, waitForLine(needle) }.
-export function startGraceway(binary) {
-  const child = spawn(binary, ['--port', '0', '--log-level', 'debug', '--drain-timeout', '10s'], {
+export function startGraceway(binary, extra = []) {
+  const child = spawn(binary, ['--port', '0', '--log-level', 'debug', '--drain-timeout', '10s', ...extra], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const lines = [];

@@ -4,8 +4,10 @@
 # Usage: run_e2e.sh SCRIPT GRACEWAY_BINARY NODE
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-if [ ! -d "$here/node_modules/@modelcontextprotocol/sdk" ]; then
-  echo "tests/e2e: @modelcontextprotocol/sdk is not installed; run scripts/setup.sh --tests" >&2
-  exit 1
-fi
+for package in sdk server-everything server-memory; do
+  if [ ! -d "$here/node_modules/@modelcontextprotocol/$package" ]; then
+    echo "tests/e2e: @modelcontextprotocol/$package is not installed; run scripts/setup.sh --tests" >&2
+    exit 1
+  fi
+done
 exec "$3" "$here/$1" "$2"

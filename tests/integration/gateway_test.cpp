@@ -73,6 +73,11 @@ bool group_gone(pid_t pgid, std::chrono::milliseconds timeout = 5s) {
 
 class GatewayTest : public ::testing::Test {
 protected:
+  void SetUp() override {
+    ASSERT_TRUE(std::filesystem::exists(kEverything) && std::filesystem::exists(kMemory))
+        << "the MCP servers pinned in tests/e2e are not installed; run scripts/setup.sh --tests";
+  }
+
   void TearDown() override {
     server_.reset();
     if (errors_expected_) return;
