@@ -1,5 +1,6 @@
 // What the e2e scripts share: a bounded wait on a promise, and the real graceway binary started on
 // a free port whose log lines can be awaited (the scripts wait for lines instead of sleeping).
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
@@ -38,4 +39,22 @@ export function startGraceway(binary, extra = []) {
     return withTimeout(new Promise((resolve) => waiters.push({ needle, resolve })), `log line "${needle}"`);
   };
   return { child, lines, exited, waitForLine };
+}
+
+// After SIGTERM: graceway exits 0 on its own (no signal) and logged no error-level line.
+export async function expectCleanExit(server) {
+  const { code, signal } = await withTimeout(server.exited, 'graceway exit');
+  assert.equal(signal, null);
+  assert.equal(code, 0, 'graceway exits 0 after a clean drain');
+  const errorLines = server.lines.filter((l) => / error /.test(l));
+  assert.deepEqual(errorLines, [], 'graceway logged no error-level line');
+  return code;
+}
+
+// A failed script: the error, graceway's whole log, graceway killed, exit 1.
+export function failWith(server, e) {
+  console.error('FAILED:', e?.stack ?? e);
+  console.error('--- graceway log ---\n' + server.lines.join('\n'));
+  server.child.kill('SIGKILL');
+  process.exit(1);
 }

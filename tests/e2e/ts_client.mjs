@@ -5,7 +5,7 @@
 //
 // Usage: node ts_client.mjs GRACEWAY_BINARY
 import assert from 'node:assert/strict';
-import { startGraceway, withTimeout } from './graceway_process.mjs';
+import { expectCleanExit, failWith, startGraceway, withTimeout } from './graceway_process.mjs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
@@ -100,16 +100,9 @@ try {
   const finished = await withTimeout(last, 'call in flight during SIGTERM');
   assert.equal(finished.content[0].text, 'slept 600 ms');
   await third.client.close();
-  const { code, signal } = await withTimeout(server.exited, 'graceway exit');
-  assert.equal(signal, null);
-  assert.equal(code, 0, 'graceway exits 0 after a clean drain');
-  const errorLines = server.lines.filter((l) => / error /.test(l));
-  assert.deepEqual(errorLines, [], 'graceway logged no error-level line');
+  const code = await expectCleanExit(server);
   summary.sigterm = { exit: code };
   console.log(JSON.stringify({ ok: true, ...summary }));
 } catch (e) {
-  console.error('FAILED:', e?.stack ?? e);
-  console.error('--- graceway log ---\n' + server.lines.join('\n'));
-  server.child.kill('SIGKILL');
-  process.exit(1);
+  failWith(server, e);
 }

@@ -6,7 +6,7 @@
 //
 // Usage: node ts_legacy_sse.mjs GRACEWAY_BINARY
 import assert from 'node:assert/strict';
-import { startGraceway, withTimeout } from './graceway_process.mjs';
+import { expectCleanExit, failWith, startGraceway, withTimeout } from './graceway_process.mjs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -80,17 +80,11 @@ try {
   const again = await withTimeout(second.client.callTool({ name: 'echo', arguments: { text: 'again' } }), 'SSE echo again');
   assert.equal(again.content[0].text, 'again');
   server.child.kill('SIGTERM');
-  const { code, signal } = await withTimeout(server.exited, 'graceway exit');
+  const exit = expectCleanExit(server);
   await second.client.close();
   await modern.client.close();
-  assert.equal(signal, null);
-  assert.equal(code, 0, 'graceway exits 0 after a clean drain');
-  const errorLines = server.lines.filter((l) => / error /.test(l));
-  assert.deepEqual(errorLines, [], 'graceway logged no error-level line');
+  await exit;
   console.log(JSON.stringify({ ok: true, ...summary }));
 } catch (e) {
-  console.error('FAILED:', e?.stack ?? e);
-  console.error('--- graceway log ---\n' + server.lines.join('\n'));
-  server.child.kill('SIGKILL');
-  process.exit(1);
+  failWith(server, e);
 }
