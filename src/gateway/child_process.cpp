@@ -50,9 +50,10 @@ struct Pipe {
   // graceway blocks SIGTERM/SIGINT for its signal thread and ignores SIGPIPE; the child starts clean.
   sigset_t none;
   ::sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);  // NOLINT(concurrency-mt-unsafe): the forked child has one thread
   for (int sig = 1; sig < NSIG; ++sig) {
-    if (sig != SIGKILL && sig != SIGSTOP) ::signal(sig, SIG_DFL);
+    // The forked child has one thread, and signal() is async-signal-safe.
+    if (sig != SIGKILL && sig != SIGSTOP) ::signal(sig, SIG_DFL);  // NOLINT(concurrency-mt-unsafe)
   }
   if (::dup2(in.read, STDIN_FILENO) < 0 || ::dup2(out.write, STDOUT_FILENO) < 0 || ::dup2(err.write, STDERR_FILENO) < 0) {
     const int e = errno;
@@ -160,6 +161,7 @@ std::optional<std::string> resolve_executable(const std::string& name, const std
 std::vector<std::string> inherited_environment() {
   std::vector<std::string> env;
   for (const char* name : {"HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER"}) {
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): read once at start-up; graceway never sets variables
     if (const char* value = std::getenv(name)) env.push_back(std::string(name).append("=").append(value));
   }
   return env;

@@ -7,7 +7,6 @@
 
 #include <condition_variable>
 #include <cstdlib>
-#include <cstring>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -36,7 +35,7 @@ namespace graceway {
 namespace gateway {
 // graceway's own PATH: where the command is looked up, once, at start-up.
 std::string search_path() {
-  const char* path = std::getenv("PATH");
+  const char* path = std::getenv("PATH");  // NOLINT(concurrency-mt-unsafe): graceway never sets variables
   return path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
 }
 }  // namespace gateway
@@ -74,7 +73,7 @@ std::shared_ptr<spdlog::logger> log() {
   return logger;
 }
 
-constexpr std::size_t kReadChunk = 64 * 1024;
+constexpr std::size_t kReadChunk = std::size_t{64} * 1024;
 // A child's stderr is its log: each line goes into graceway's, at most this many a second per
 // child (the rest are counted and summarised), each cut at kStderrLineBytes.
 constexpr int kStderrLinesPerSecond = 50;
@@ -91,7 +90,7 @@ std::string expand_session(std::string value, const std::string& session_id) {
 }
 
 std::string describe_spawn_failure(const SpawnOutcome& outcome) {
-  return std::string(outcome.step) + ": " + std::strerror(outcome.error);
+  return std::string(outcome.step) + ": " + std::error_code(outcome.error, std::system_category()).message();
 }
 
 // A request graceway forwarded to the child and has not seen answered.
@@ -162,6 +161,7 @@ struct StdioGateway::Impl {
 
   const StdioGatewayOptions options;
   const std::string path;  // the command, resolved once at start-up
+  const std::vector<std::string> inherited = inherited_environment();  // read once, at start-up
   Metrics& metrics;
   net::io_context io;
   net::executor_work_guard<net::io_context::executor_type> work;
@@ -194,7 +194,7 @@ struct StdioGateway::Impl {
   }
 
   std::vector<std::string> child_environment(const std::string& session_id) const {
-    auto env = inherited_environment();
+    auto env = inherited;
     for (const auto& entry : options.env) {
       const auto name = entry.substr(0, entry.find('=') + 1);
       std::erase_if(env, [&](const std::string& e) { return e.starts_with(name); });  // configured wins
@@ -451,7 +451,7 @@ struct StdioGateway::Impl {
   }
 
   void forward_request(const std::shared_ptr<Child>& child, jsonrpc::Message request, std::shared_ptr<Outbox> reply,
-                       InFlightGuard guard, std::stop_token stop) {
+                       InFlightGuard guard, const std::stop_token& stop) {
     const auto key = jsonrpc::key_of(*request.id);
     if (child->exited || child->session_closed || !write(*child, jsonrpc::encode(request))) {
       reply->complete(key, error_response(errc::server_failed, request.id,
@@ -711,8 +711,8 @@ void StdioGateway::handle_request(const std::shared_ptr<Session>& session, const
     reply->complete(jsonrpc::key_of(*request.id), error_response(errc::server_failed, request.id, "it is gone"));
     return;
   }
-  net::post(s.io, [&s, child, request, reply, guard = std::move(guard), stop = std::move(stop)]() mutable {
-    s.forward_request(child, std::move(request), reply, std::move(guard), std::move(stop));
+  net::post(s.io, [&s, child, message = request, reply, guard = std::move(guard), stop = std::move(stop)]() mutable {
+    s.forward_request(child, std::move(message), reply, std::move(guard), stop);
   });
 }
 

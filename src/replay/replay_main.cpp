@@ -36,8 +36,14 @@ using std::chrono::milliseconds;
 struct SlowTool {
   std::string tool = "sleep";
   std::string arg = "ms";
+  std::string unit = "ms";  // or "s": the argument is in (fractional) seconds
   int ms = 1000;
   int stubborn_ms = 4000;
+
+  [[nodiscard]] nlohmann::json duration(int ms_value) const {
+    if (unit == "s") return ms_value / 1000.0;
+    return ms_value;
+  }
 };
 
 // Over the wire: gates are calls to a slow tool; states are observed by the runner's probes.
@@ -49,7 +55,7 @@ public:
   std::uint16_t port() const override { return target_.port; }
   std::string path() const override { return target_.path; }
   GateCall gate_call(const std::string&, bool stubborn) override {
-    return {slow_.tool, {{slow_.arg, stubborn ? slow_.stubborn_ms : slow_.ms}}, true};
+    return {slow_.tool, {{slow_.arg, slow_.duration(stubborn ? slow_.stubborn_ms : slow_.ms)}}, true};
   }
   std::optional<bool> wait_started(const std::string&, milliseconds) override { return std::nullopt; }
   void release(const std::string&) override {}
@@ -119,16 +125,25 @@ int main(int argc, char** argv) {
   SlowTool slow;
   int repeat = 1;
   bool assume_settings = false;
+  std::vector<std::string> graceway_args;
   app.add_option("scenarios", paths, "Scenario files or directories of *.json")->required();
   auto* url_opt = app.add_option("--url", url, "The MCP endpoint of a running server (http://host:port/path)");
   auto* bin_opt = app.add_option("--graceway", graceway,
                                  "Start this graceway binary for each scenario, with the scenario's settings");
   url_opt->excludes(bin_opt);
+  app.add_option("--graceway-arg", graceway_args,
+                 "With --graceway: one more argument for it, after the scenario's flags (repeatable; write "
+                 "--graceway-arg=--stdio for one that starts with a dash)")
+      ->allow_extra_args(false)  // the scenario paths that follow are not its values
+      ->needs(bin_opt);
   app.add_flag("--json", json_out, "Print the results as JSON instead of text");
   app.add_flag("--timeline", timeline, "Print every scenario's timeline, not only failing ones");
   app.add_option("--html", html, "Write an HTML page drawing every timeline to this file");
   app.add_option("--slow-tool", slow.tool, "The tool that plays a gate over the wire")->capture_default_str();
   app.add_option("--slow-arg", slow.arg, "Its argument that sets the duration in ms")->capture_default_str();
+  app.add_option("--slow-unit", slow.unit, "The unit of that argument: ms or s")
+      ->check(CLI::IsMember({"ms", "s"}))
+      ->capture_default_str();
   app.add_option("--slow-ms", slow.ms, "How long a gate call runs")->capture_default_str()->check(CLI::Range(50, 600000));
   app.add_option("--stubborn-ms", slow.stubborn_ms, "How long a call that must outlive the drain window runs")
       ->capture_default_str()
@@ -174,6 +189,7 @@ int main(int argc, char** argv) {
         // warn keeps the pipe quiet (it is read only between scenarios); errors are what we count.
         args.insert(args.end(), {"--host", "127.0.0.1", "--port", std::to_string(target.port), "--log-format", "json",
                                  "--log-level", "warn"});
+        args.insert(args.end(), graceway_args.begin(), graceway_args.end());  // last: may end in "-- COMMAND"
         child = std::make_unique<ChildProcess>(graceway, args);
         if (target.port == 0 || !child->started() || !wait_healthy(target)) {
           child->collect();
