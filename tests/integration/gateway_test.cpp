@@ -209,6 +209,30 @@ TEST_F(GatewayTest, AtTheDeadlineTheChildIsToldToCancelAndTheClientGetsTheDeadli
   EXPECT_TRUE(group_gone(pid));
 }
 
+TEST_F(GatewayTest, AStreamBrokenMidCallIsResumedFromGracewaysEventLog) {
+  start(everything());
+  auto c = client();
+  const auto session = c.open_session();
+  auto call = start_call(session, long_call(6, 1, 4));
+  // The priming event, then the first progress event; then the client drops the connection.
+  std::string last_id;
+  while (auto event = call->next_event()) {
+    last_id = event->id;
+    if (event->data.find("notifications/progress") != std::string::npos) break;
+  }
+  ASSERT_FALSE(last_id.empty()) << "2025-11-25 events carry ids";
+  call->abort();
+  StreamClient resumed(server_->port());
+  ASSERT_TRUE(resumed.send("GET", "/mcp", {{"Accept", "text/event-stream"}, {"Mcp-Session-Id", session}, {"Last-Event-ID", last_id}}));
+  ASSERT_EQ(resumed.read_head(), 200);
+  std::vector<json> progress;
+  const auto result = response_on(resumed, 6, &progress);
+  ASSERT_FALSE(result.is_null()) << "the call's result came on the resumed stream";
+  EXPECT_EQ(result["result"]["content"][0]["text"], "Long running operation completed. Duration: 1 seconds, Steps: 4.");
+  ASSERT_EQ(progress.size(), 3U) << "progress 2, 3 and 4, each once";
+  EXPECT_EQ(progress.front()["params"]["progress"], 2);
+}
+
 TEST_F(GatewayTest, AChildKilledMidCallFailsTheCallWithItsSignalAndClosesTheSession) {
   start(everything());
   auto c = client();
