@@ -73,8 +73,10 @@ struct Server::Impl {
         session->on_deadline();
       }
     }
+    // Before the I/O threads end: children were forked there, and PR_SET_PDEATHSIG kills a child
+    // when its forking thread exits. Kills and reaps what is left.
+    if (gateway) gateway->stop(std::chrono::steady_clock::now());
     transport.stop();
-    if (gateway) gateway->stop(std::chrono::steady_clock::now());  // kills and reaps what is left
     pool.stop();
     runtime.stop();
   }
@@ -234,7 +236,8 @@ int Server::wait() {
   if (s.gateway) {
     // Every session has closed, so every child is being stopped: EOF, then SIGTERM and SIGKILL
     // --stdio-stop-timeout apart. What is left after that is killed and reaped by stop().
-    s.gateway->stop(steady_clock::now() + 2 * s.stdio_stop_timeout + std::chrono::seconds(1));
+    // Two stop timeouts, the second after stdout's last read, plus room for timer latency.
+    s.gateway->stop(steady_clock::now() + 2 * s.stdio_stop_timeout + std::chrono::seconds(3));
   }
   s.transport.stop();
   if (!s.pool.wait_idle(steady_clock::now() + std::chrono::seconds(1))) {

@@ -42,8 +42,8 @@ struct Metrics {
   gauge children_stopping{0};            // whose session closed: EOF, SIGTERM, SIGKILL under way
   counter child_spawns{0};
   counter child_spawn_failures{0};       // --max-children, fork or exec failures
-  counter child_crashes_exit{0};         // exited on its own while its session was live
-  counter child_crashes_signal{0};       // killed by a signal while its session was live
+  counter child_crashes_exit{0};         // exited on its own before its session closed
+  counter child_crashes_signal{0};       // killed by a signal before its session closed
   counter child_stdout_not_json{0};      // stdout lines that were not JSON-RPC messages: skipped
   counter child_stdout_oversized{0};     // stdout lines over --stdio-max-line-bytes: skipped
   counter child_stdin_overflows{0};      // messages refused: over --stdio-max-stdin-bytes unread

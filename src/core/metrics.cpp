@@ -61,7 +61,7 @@ std::string Metrics::render_prometheus() const {
   emit("graceway_child_spawns_total", "counter", "Gateway: child MCP servers started.", child_spawns.load());
   emit("graceway_child_spawn_failures_total", "counter",
        "Gateway: child MCP servers that could not be started (--max-children, fork or exec).", child_spawn_failures.load());
-  out << "# HELP graceway_child_crashes_total Gateway: child MCP servers that ended while their session was live.\n"
+  out << "# HELP graceway_child_crashes_total Gateway: child MCP servers that ended before their session closed.\n"
       << "# TYPE graceway_child_crashes_total counter\n"
       << "graceway_child_crashes_total{cause=\"exit\"} " << child_crashes_exit.load() << '\n'
       << "graceway_child_crashes_total{cause=\"signal\"} " << child_crashes_signal.load() << '\n';

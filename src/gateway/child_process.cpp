@@ -28,9 +28,17 @@ struct Pipe {
   bool open() {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) return false;
-    read = fds[0];
-    write = fds[1];
-    return true;
+    read = above_stdio(fds[0]);
+    write = above_stdio(fds[1]);
+    return read >= 0 && write >= 0;
+  }
+  // A graceway started with 0, 1 or 2 closed gets pipe ends there, which the child's dup2 onto
+  // 0, 1 and 2 would clobber or leave close-on-exec: move them up.
+  static int above_stdio(int fd) {
+    if (fd > STDERR_FILENO) return fd;
+    const int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+    ::close(fd);
+    return moved;
   }
   void close() {
     close_fd(read);

@@ -1,7 +1,8 @@
 #pragma once
 // Starting an MCP server as a child process for the stdio gateway: argv, no shell; its own session
 // and process group; every graceway descriptor closed across exec; the signal mask and dispositions
-// reset; killed by the kernel if graceway dies first. POSIX and Linux calls only, no Asio.
+// reset; killed by the kernel if graceway dies first (PR_SET_PDEATHSIG: when the thread that forked
+// it exits, so fork from a thread that outlives the child). POSIX and Linux calls only, no Asio.
 
 #include <sys/types.h>
 

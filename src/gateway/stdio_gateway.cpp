@@ -93,6 +93,13 @@ std::string describe_spawn_failure(const SpawnOutcome& outcome) {
   return std::string(outcome.step) + ": " + std::error_code(outcome.error, std::system_category()).message();
 }
 
+// A child graceway cannot keep: its whole group killed and the child reaped.
+void discard_process(pid_t pid) {
+  ::kill(-pid, SIGKILL);
+  while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+}
+
 // A request graceway forwarded to the child and has not seen answered.
 struct Pending {
   jsonrpc::RequestId id;
@@ -209,7 +216,19 @@ struct StdioGateway::Impl {
       if (n > 0) take_stdout(*child, std::string_view(child->out_chunk.data(), n));
       if (!ec) return read_stdout(child);
       child->stdout_eof = true;
-      if (child->exited) finish(child);
+      if (child->exited) return finish(child);
+      if (child->session_closed) return;  // being stopped: its exit follows
+      // A dying child closes stdout just before the kernel reports its exit: wait for that. If it
+      // keeps running, nothing it answers can reach us any more: fail what it has pending and end
+      // the session (which stops the child) rather than let requests hang.
+      child->stop_timer.expires_after(kExitReadGrace);
+      child->stop_timer.async_wait([this, child](const error_code& timer) {
+        if (timer || child->exited || child->session_closed) return;
+        log()->warn("session {}: its MCP server (pid {}) closed its stdout but runs on; the session ends",
+                    child->session_id, child->pid);
+        fail_pending(*child, "it closed its stdout", {{"reason", "child_closed_stdout"}});
+        end_session(*child);
+      });
     });
   }
 
@@ -351,7 +370,8 @@ struct StdioGateway::Impl {
       return false;
     }
     const auto session = child.session.lock();
-    if (session) session->set_protocol_version(*version);
+    // The legacy HTTP+SSE transport is 2024-11-05 whatever the child speaks behind it.
+    if (session && session->transport() == SessionTransport::streamable_http) session->set_protocol_version(*version);
     record_success();
     const auto& info = message.result.is_object() ? message.result.value("serverInfo", json::object()) : json::object();
     log()->info("session {}: its MCP server answered initialize (protocol {}; {} {})", child.session_id, *version,
@@ -454,9 +474,14 @@ struct StdioGateway::Impl {
                        InFlightGuard guard, const std::stop_token& stop) {
     const auto key = jsonrpc::key_of(*request.id);
     if (child->exited || child->session_closed || !write(*child, jsonrpc::encode(request))) {
-      reply->complete(key, error_response(errc::server_failed, request.id,
-                                          child->exited ? "it has exited" : "it cannot take input now"));
-      return;  // the guard ends the request
+      const char* why = child->exited ? "it has exited" : "it cannot take input now";
+      reply->complete(key, error_response(errc::server_failed, request.id, why));
+      guard.release();
+      if (request.method == "initialize") {
+        record_failure("the MCP server of session " + child->session_id + " took no initialize: " + why);
+        end_session(*child);
+      }
+      return;
     }
     Pending entry{.id = *request.id,
                   .reply = std::move(reply),
@@ -480,7 +505,10 @@ struct StdioGateway::Impl {
     if (it == child.pending.end()) return;
     const json id = jsonrpc::to_json(it->second.id);
     const bool initialize = it->second.initialize;
-    child.pending.erase(it);  // its reply slot was settled by whoever stopped it
+    // Settled already when the client cancelled or the window ended (then this is a no-op); a
+    // client that left a batch stream still needs the slot closed for a resume to end.
+    it->second.reply->complete(key, error_response(errc::request_cancelled, it->second.id));
+    child.pending.erase(it);
     const auto session = child.session.lock();
     const char* reason = !session || session->state() == SessionState::closed ? "the session's drain window ended"
                                                                                : "the client cancelled or left";
@@ -586,19 +614,34 @@ struct StdioGateway::Impl {
       } else {
         ++metrics.child_crashes_exit;
       }
-      log()->warn("session {}: its MCP server (pid {}) {} while the session was live; {} pending request(s) failed",
+      log()->warn("session {}: its MCP server (pid {}) {} before its session closed; {} pending request(s) failed",
                   child->session_id, child->pid, cause, pending.size());
     }
+    fail_pending(std::move(pending), *child, "it " + cause, data);
+    // The next request gets 404, and the client re-initializes into a new child.
+    if (!expected) end_session(*child);
+  }
+
+  // Answers every request the child left with -32603 naming `why` (and `data`).
+  void fail_pending(Child& child, const std::string& why, const json& data) {
+    auto pending = std::move(child.pending);
+    child.pending.clear();
+    fail_pending(std::move(pending), child, why, data);
+  }
+
+  void fail_pending(std::unordered_map<std::string, Pending> pending, const Child& child, const std::string& why,
+                    const json& data) {
     bool initializing = false;
     for (auto& [key, request] : pending) {
       initializing = initializing || request.initialize;
       request.on_stop.reset();
-      request.reply->complete(key, error_response(errc::server_failed, request.id, "it " + cause, data));
+      request.reply->complete(key, error_response(errc::server_failed, request.id, why, data));
       request.guard.release();
     }
-    if (initializing) record_failure("the MCP server " + cause + " before answering initialize");
-    // The next request gets 404, and the client re-initializes into a new child.
-    if (!expected) end_session(*child);
+    if (initializing) {
+      record_failure("the MCP server of session " + child.session_id + ": " + why.substr(why.starts_with("it ") ? 3 : 0) +
+                     ", before answering initialize");
+    }
   }
 
 };
@@ -619,7 +662,7 @@ void StdioGateway::stop(std::chrono::steady_clock::time_point deadline) {
   {
     std::unique_lock lock(s.mu);
     if (std::exchange(s.stopped, true)) return;
-    s.reaped.wait_until(lock, deadline, [&] { return s.children.empty(); });
+    s.reaped.wait_until(lock, deadline, [&] { return s.children.empty() && s.reserved == 0; });
   }
   if (s.thread.joinable()) {
     // Whatever is left is killed now and reaped on the I/O thread, which then ends.
@@ -656,14 +699,43 @@ std::optional<mcp::MessageHandler::Refusal> StdioGateway::open_session(const std
     }
     ++s.reserved;
   }
-  auto argv = s.options.command;
-  auto outcome = spawn_child(s.path, argv, s.child_environment(session->id()));
+  // The slot is given back however this ends (a throw included).
+  struct Reservation {
+    StdioGateway::Impl& s;
+    ~Reservation() {
+      {
+        std::lock_guard lock(s.mu);
+        --s.reserved;
+      }
+      s.reaped.notify_all();
+    }
+  };
   std::shared_ptr<Child> child;
-  if (outcome.child) child = std::make_shared<Child>(s.io, session->id(), session, *outcome.child);
+  SpawnOutcome outcome;
+  bool gateway_stopped = false;
   {
-    std::lock_guard lock(s.mu);
-    --s.reserved;
-    if (child) s.children.emplace(session->id(), child);
+    const Reservation reservation{s};
+    outcome = spawn_child(s.path, s.options.command, s.child_environment(session->id()));
+    if (outcome.child) {
+      try {
+        child = std::make_shared<Child>(s.io, session->id(), session, *outcome.child);
+      } catch (const std::exception& e) {
+        log()->error("session {}: its MCP server (pid {}) started but cannot be watched: {}", session->id(),
+                     outcome.child->pid, e.what());
+        // The descriptors already wrapped were closed by the unwinding; closing any here could
+        // close a number reused meanwhile, so the rest are left (this is out-of-memory ground).
+        discard_process(outcome.child->pid);
+        return Refusal{errc::server_unavailable, e.what()};
+      }
+      std::lock_guard lock(s.mu);
+      gateway_stopped = s.stopped;
+      if (!gateway_stopped) s.children.emplace(session->id(), child);
+    }
+  }
+  if (gateway_stopped) {  // stop() ran meanwhile: nothing will ever stop this child but us
+    child.reset();        // closes its descriptors
+    discard_process(outcome.child->pid);
+    return Refusal{errc::server_draining, {}};
   }
   if (!child) {
     ++s.metrics.child_spawn_failures;
@@ -680,6 +752,9 @@ std::optional<mcp::MessageHandler::Refusal> StdioGateway::open_session(const std
     s.read_stdout(child);
     s.read_stderr(child);
     s.watch_exit(child);
+    // A session that closed while its child was being started found no child to stop.
+    const auto owner = child->session.lock();
+    if (!owner || owner->state() == SessionState::closed) s.begin_stop(child);
   });
   return std::nullopt;
 }
@@ -689,7 +764,8 @@ void StdioGateway::session_changed(const std::string& id, SessionState /*from*/,
   auto child = s.find(id);
   if (!child) return;
   net::post(s.io, [&s, child, to] {
-    if (to == SessionState::draining && !child->exited && !std::exchange(child->draining, true)) {
+    // A late "draining" (its thread lost the race with the close) must not count a stopping child.
+    if (to == SessionState::draining && !child->exited && !child->session_closed && !std::exchange(child->draining, true)) {
       ++s.metrics.children_draining;
     }
     if (to == SessionState::closed) s.begin_stop(child);

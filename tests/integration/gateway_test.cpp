@@ -286,6 +286,22 @@ TEST_F(GatewayTest, AChildThatIgnoresEofAndSigtermIsKilledAndReaped) {
   EXPECT_EQ(server_->metrics().children_stopping.load(), 0);
 }
 
+TEST_F(GatewayTest, AChildThatClosesItsStdoutButRunsOnFailsItsRequestsAndIsStopped) {
+  start({"/bin/sh", "-c", "exec >&-; exec sleep 300"},
+        [](ServerConfig&, StdioGatewayOptions& stdio) { stdio.stop_timeout = 200ms; });
+  auto c = client();
+  const auto reply = c.post(McpClient::initialize(1));
+  const auto answer = reply.response(1);
+  ASSERT_FALSE(answer.is_null()) << reply.status << " " << reply.body;
+  EXPECT_EQ(answer["error"]["code"], -32603);
+  EXPECT_EQ(answer["error"]["data"]["reason"], "child_closed_stdout");
+  const auto session = reply.header("Mcp-Session-Id");
+  ASSERT_TRUE(server_->wait_session_state(session, SessionState::closed, 10s));
+  // sleep ignores EOF; SIGTERM ends it.
+  EXPECT_TRUE(logs_.wait_for("was killed by signal 15; reaped"));
+  EXPECT_EQ(server_->metrics().children_live.load(), 0);
+}
+
 TEST_F(GatewayTest, StderrFloodsAndBadStdoutLinesAreCountedAndTheSessionWorks) {
   start(shell_around_everything(
             "i=0; while [ $i -lt 400 ]; do echo flood-$i >&2; i=$((i+1)); done; "
