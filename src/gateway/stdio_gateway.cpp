@@ -629,7 +629,7 @@ struct StdioGateway::Impl {
     fail_pending(std::move(pending), child, why, data);
   }
 
-  void fail_pending(std::unordered_map<std::string, Pending> pending, const Child& child, const std::string& why,
+  void fail_pending(std::unordered_map<std::string, Pending>&& pending, const Child& child, const std::string& why,
                     const json& data) {
     bool initializing = false;
     for (auto& [key, request] : pending) {
