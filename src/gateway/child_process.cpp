@@ -129,21 +129,28 @@ SpawnOutcome spawn_child(const std::string& path, const std::vector<std::string>
   } while (n < 0 && errno == EINTR);
   close_fd(status.read);
   if (n > 0) {  // execve (or dup2) failed in the child: reap it and report why
-    ::waitpid(pid, nullptr, 0);
+    kill_group_and_reap(pid);
     errno = exec_error;
     return fail("execve");
   }
   const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
   if (pidfd < 0) {
     const int e = errno;
-    ::kill(-pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
+    kill_group_and_reap(pid);
     errno = e;
     return fail("pidfd_open");
   }
   ::fcntl(pidfd, F_SETFD, FD_CLOEXEC);
   outcome.child = ChildHandles{.pid = pid, .pidfd = pidfd, .stdin_fd = in.write, .stdout_fd = out.read, .stderr_fd = err.read};
   return outcome;
+}
+
+int kill_group_and_reap(pid_t pid) {
+  ::kill(-pid, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return status;
 }
 
 std::optional<std::string> resolve_executable(const std::string& name, const std::string& search_path) {

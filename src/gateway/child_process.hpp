@@ -35,6 +35,10 @@ struct SpawnOutcome {
 // has succeeded or failed in the child, so a missing or unexecutable program is reported here.
 SpawnOutcome spawn_child(const std::string& path, const std::vector<std::string>& argv, const std::vector<std::string>& env);
 
+// SIGKILL to the process group of `pid` (a child spawn_child started, not yet reaped: its
+// zombie keeps the group id from being reused), then reaps it. Returns its wait status.
+int kill_group_and_reap(pid_t pid);
+
 // Where execvp would find `name`: itself when it contains a '/', else the first executable
 // match in `search_path` (colon-separated). nullopt when there is none.
 std::optional<std::string> resolve_executable(const std::string& name, const std::string& search_path);

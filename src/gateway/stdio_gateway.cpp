@@ -93,12 +93,39 @@ std::string describe_spawn_failure(const SpawnOutcome& outcome) {
   return std::string(outcome.step) + ": " + std::error_code(outcome.error, std::system_category()).message();
 }
 
-// A child graceway cannot keep: its whole group killed and the child reaped.
-void discard_process(pid_t pid) {
-  ::kill(-pid, SIGKILL);
-  while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+// Splits a pipe's bytes into lines on '\n' (never inside a UTF-8 sequence), dropping a trailing
+// '\r'. A line keeps at most `limit` bytes: `on_overflow()` runs once, when the line under way
+// first goes over; `on_line(line, overflowed)` when it ends. With `keep_prefix` an overflowing
+// line keeps its first `limit` bytes, else it keeps none (it will be skipped).
+struct LineSplitter {
+  std::string line;  // the line under way
+  bool overflowed = false;
+
+  template <class OnLine, class OnOverflow>
+  void feed(std::string_view bytes, std::size_t limit, bool keep_prefix, OnLine&& on_line, OnOverflow&& on_overflow) {
+    while (!bytes.empty()) {
+      const auto nl = bytes.find('\n');
+      const auto piece = bytes.substr(0, nl);
+      if (!overflowed && line.size() + piece.size() > limit) {
+        overflowed = true;
+        if (keep_prefix) {
+          line.append(piece.substr(0, limit - line.size()));
+        } else {
+          line.clear();
+        }
+        on_overflow();
+      } else if (!overflowed) {
+        line.append(piece);
+      }
+      if (nl == std::string_view::npos) return;
+      bytes.remove_prefix(nl + 1);
+      std::string done = std::move(line);
+      line.clear();
+      if (!done.empty() && done.back() == '\r') done.pop_back();
+      on_line(std::move(done), std::exchange(overflowed, false));
+    }
   }
-}
+};
 
 // A request graceway forwarded to the child and has not seen answered.
 struct Pending {
@@ -133,9 +160,8 @@ struct Child : std::enable_shared_from_this<Child> {
   std::unordered_map<std::string, Pending> pending;  // by jsonrpc::key_of(id)
   std::uint64_t next_order = 0;
 
-  std::string out_line;         // a stdout line still arriving
-  bool discarding_line = false;  // the line under way is over --stdio-max-line-bytes
-  std::string err_line;
+  LineSplitter out_lines;  // a line over --stdio-max-line-bytes is skipped
+  LineSplitter err_lines;  // a line over kStderrLineBytes is cut
   std::array<char, kReadChunk> out_chunk{};
   std::array<char, kReadChunk> err_chunk{};
 
@@ -246,47 +272,22 @@ struct StdioGateway::Impl {
     });
   }
 
-  // Splits on the byte '\n' (never inside a UTF-8 sequence), drops a trailing '\r'.
   void take_stdout(Child& child, std::string_view bytes) {
-    while (!bytes.empty()) {
-      const auto nl = bytes.find('\n');
-      const auto piece = bytes.substr(0, nl);
-      if (!child.discarding_line) {
-        if (child.out_line.size() + piece.size() > options.max_line_bytes) {
+    child.out_lines.feed(
+        bytes, options.max_line_bytes, false,
+        [&](const std::string& line, bool overflowed) {
+          if (!overflowed && !line.empty()) on_line(child, line);
+        },
+        [&] {
           ++metrics.child_stdout_oversized;
           log()->warn("session {}: its MCP server wrote a stdout line over {} bytes; skipped", child.session_id,
                       options.max_line_bytes);
-          child.out_line.clear();
-          child.discarding_line = true;
-        } else {
-          child.out_line.append(piece);
-        }
-      }
-      if (nl == std::string_view::npos) return;
-      bytes.remove_prefix(nl + 1);
-      if (child.discarding_line) {
-        child.discarding_line = false;
-        continue;
-      }
-      std::string line = std::move(child.out_line);
-      child.out_line.clear();
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (!line.empty()) on_line(child, line);
-    }
+        });
   }
 
   void take_stderr(Child& child, std::string_view bytes) {
-    while (!bytes.empty()) {
-      const auto nl = bytes.find('\n');
-      const auto piece = bytes.substr(0, nl);
-      child.err_line.append(piece.substr(0, kStderrLineBytes > child.err_line.size() ? kStderrLineBytes - child.err_line.size() : 0));
-      if (nl == std::string_view::npos) return;
-      bytes.remove_prefix(nl + 1);
-      std::string line = std::move(child.err_line);
-      child.err_line.clear();
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      log_stderr(child, line);
-    }
+    child.err_lines.feed(
+        bytes, kStderrLineBytes, true, [&](const std::string& line, bool) { log_stderr(child, line); }, [] {});
   }
 
   void log_stderr(Child& child, const std::string& line) {
@@ -558,11 +559,8 @@ struct StdioGateway::Impl {
   // kExitReadGrace if something outside the group holds the pipe.
   void on_exit(const std::shared_ptr<Child>& child) {
     if (std::exchange(child->exited, true)) return;
-    // The leader is a zombie until reaped, so its group id cannot be reused yet: whatever it
-    // left in the group (a shell's background job, a grandchild) goes with it.
-    ::kill(-child->pid, SIGKILL);
-    while (::waitpid(child->pid, &child->wait_status, 0) < 0 && errno == EINTR) {
-    }
+    // Whatever it left in its group (a shell's background job, a grandchild) goes with it.
+    child->wait_status = kill_group_and_reap(child->pid);
     if (child->stdout_eof) return finish(child);
     child->stop_timer.cancel();
     child->stop_timer.expires_after(kExitReadGrace);
@@ -724,7 +722,7 @@ std::optional<mcp::MessageHandler::Refusal> StdioGateway::open_session(const std
                      outcome.child->pid, e.what());
         // The descriptors already wrapped were closed by the unwinding; closing any here could
         // close a number reused meanwhile, so the rest are left (this is out-of-memory ground).
-        discard_process(outcome.child->pid);
+        kill_group_and_reap(outcome.child->pid);
         return Refusal{errc::server_unavailable, e.what()};
       }
       std::lock_guard lock(s.mu);
@@ -734,7 +732,7 @@ std::optional<mcp::MessageHandler::Refusal> StdioGateway::open_session(const std
   }
   if (gateway_stopped) {  // stop() ran meanwhile: nothing will ever stop this child but us
     child.reset();        // closes its descriptors
-    discard_process(outcome.child->pid);
+    kill_group_and_reap(outcome.child->pid);
     return Refusal{errc::server_draining, {}};
   }
   if (!child) {

@@ -323,9 +323,9 @@ HttpAnswer McpEndpoint::admit_post(const HttpRequest& req, const front::Post& po
       case Action::refuse:
         return refuse(decision.refusal, request_id, target.session.get());
       case Action::create_session:
-        return initialize(decoded.items.front(), post.format);
+        return initialize(decoded, post.format);
       case Action::initialize_legacy:
-        if (!initialize_legacy(target.session, decoded.items.front())) continue;  // another got there first
+        if (!initialize_legacy(target.session, decoded)) continue;  // another got there first
         return json_answer(202, "");
       case Action::accept:
       case Action::handle: {
@@ -345,12 +345,8 @@ HttpAnswer McpEndpoint::admit_post(const HttpRequest& req, const front::Post& po
           if (!run_requests(target.session, decoded, legacy_stream_of(*target.session))) continue;
           return json_answer(202, "");
         }
-        auto stream = std::make_shared<ReplyStream>(post.format, decoded.batch, config_.max_queued_events, metrics_);
+        auto stream = request_stream(target.session, post.format, decoded.batch);
         make_resumable(*target.session, stream, EventLog::StreamKind::post);
-        stream->on_gone([this, weak = std::weak_ptr<Session>(target.session),
-                         weak_stream = std::weak_ptr<ReplyStream>(stream)](const std::vector<std::string>&) {
-          client_left(weak, weak_stream);
-        });
         if (!run_requests(target.session, decoded, stream)) continue;  // left open just now: look again
         return respond(stream);
       }
@@ -385,7 +381,8 @@ json McpEndpoint::initialize_answer(const jsonrpc::Message& request, const Hands
   return jsonrpc::make_result(*request.id, mcp::initialize_result(info_, handshake->version, catalog_));
 }
 
-HttpAnswer McpEndpoint::initialize(const jsonrpc::Message& request, Format format) {
+HttpAnswer McpEndpoint::initialize(const jsonrpc::Decoded& decoded, Format format) {
+  const auto& request = decoded.items.front();
   auto answer = [format](const json& message) {
     auto out = messages_answer(format);
     out.body = format == Format::sse ? ReplyStream::sse_event(message) : jsonrpc::serialize(message);
@@ -402,15 +399,8 @@ HttpAnswer McpEndpoint::initialize(const jsonrpc::Message& request, Format forma
   if (handler_.forwards_initialize()) {
     log()->info("session {}: -> open (initialize, asking for protocol {}, forwarded to its MCP server; {})",
                 session->id(), handshake->requested, handshake->client);
-    auto stream = std::make_shared<ReplyStream>(format, false, config_.max_queued_events, metrics_);
-    stream->on_gone([this, weak = std::weak_ptr<Session>(session),
-                     weak_stream = std::weak_ptr<ReplyStream>(stream)](const std::vector<std::string>&) {
-      client_left(weak, weak_stream);
-    });
-    std::stop_source stop;
-    auto begin = session->begin_request({*request.id, stop, stream});
-    if (begin.result != Session::BeginResult::admitted) return refuse(errc::server_draining, request.id);
-    handler_.handle_request(session, request, stream, std::move(begin.guard), stop.get_token());
+    auto stream = request_stream(session, format, false);
+    if (!run_requests(session, decoded, stream)) return refuse(errc::server_draining, request.id);
     auto out = respond(stream);
     out.set_header(kSessionHeader, session->id());
     return out;
@@ -469,6 +459,16 @@ bool McpEndpoint::run_requests(const std::shared_ptr<Session>& session, const js
     }
   }
   return true;
+}
+
+std::shared_ptr<ReplyStream> McpEndpoint::request_stream(const std::shared_ptr<Session>& session, Format format,
+                                                         bool batch) {
+  auto stream = std::make_shared<ReplyStream>(format, batch, config_.max_queued_events, metrics_);
+  stream->on_gone([this, weak = std::weak_ptr<Session>(session),
+                   weak_stream = std::weak_ptr<ReplyStream>(stream)](const std::vector<std::string>&) {
+    client_left(weak, weak_stream);
+  });
+  return stream;
 }
 
 HttpAnswer McpEndpoint::respond(const std::shared_ptr<ReplyStream>& stream) {
@@ -580,7 +580,8 @@ HttpAnswer McpEndpoint::handle_messages(const HttpRequest& req) {
   return admit_post(req, post, session_id, PostEndpoint::legacy);
 }
 
-bool McpEndpoint::initialize_legacy(const std::shared_ptr<Session>& session, const jsonrpc::Message& request) {
+bool McpEndpoint::initialize_legacy(const std::shared_ptr<Session>& session, const jsonrpc::Decoded& decoded) {
+  const auto& request = decoded.items.front();
   const auto stream = legacy_stream_of(*session);
   const auto handshake = read_initialize(request, mcp::kLegacySseVersion);
   if (handshake) {
@@ -593,11 +594,7 @@ bool McpEndpoint::initialize_legacy(const std::shared_ptr<Session>& session, con
         session->begin_drain(EndReason::server_gone, std::chrono::milliseconds(0));
         return true;
       }
-      std::stop_source stop;
-      auto begin = session->begin_request({*request.id, stop, stream});
-      if (begin.result != Session::BeginResult::admitted) return false;
-      handler_.handle_request(session, request, stream, std::move(begin.guard), stop.get_token());
-      return true;
+      return run_requests(session, decoded, stream);
     }
   }
   // Without a version the session stays uninitialized: the client may send a corrected one.

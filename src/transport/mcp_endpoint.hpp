@@ -104,7 +104,8 @@ private:
   HttpAnswer handle_messages(const HttpRequest& req);
   // Applies a legacy session's initialize and puts its answer on the session's stream. False
   // when another initialize got there first (the caller asks the admission table again).
-  bool initialize_legacy(const std::shared_ptr<Session>& session, const jsonrpc::Message& request);
+  // `decoded` is the POST's one initialize.
+  bool initialize_legacy(const std::shared_ptr<Session>& session, const jsonrpc::Decoded& decoded);
   // A message that answers no in-flight request (a legacy initialize, an invalid message, a
   // refused request) on `stream`; dropped quietly when the stream is gone.
   void deliver(const std::shared_ptr<Outbox>& stream, const Session& session, const nlohmann::json& message);
@@ -124,8 +125,11 @@ private:
                                                                 std::string_view fallback_version);
   // The InitializeResult for `handshake`, or the -32602 answer when there is none.
   [[nodiscard]] nlohmann::json initialize_answer(const jsonrpc::Message& request, const Handshake* handshake) const;
-  // A Streamable HTTP initialize: a new session, answered on the POST.
-  HttpAnswer initialize(const jsonrpc::Message& request, Format format);
+  // A Streamable HTTP initialize (`decoded` is the POST's one initialize): a new session, answered
+  // on the POST.
+  HttpAnswer initialize(const jsonrpc::Decoded& decoded, Format format);
+  // A reply stream for requests of `session`: its client leaving stops them (client_left).
+  std::shared_ptr<ReplyStream> request_stream(const std::shared_ptr<Session>& session, Format format, bool batch);
   void accept_messages(Session& session, const jsonrpc::Decoded& decoded);
   // Admits each request of `decoded` with `stream` as its reply stream (the POST's own, or a
   // legacy session's one stream); every other item is applied, or answered on the same stream.
