@@ -18,6 +18,7 @@
 #include "graceway/logging.hpp"
 #include "graceway/server.hpp"
 #include "graceway/stdio_gateway.hpp"
+#include "graceway/upstream_gateway.hpp"
 
 namespace {
 
@@ -74,6 +75,8 @@ int main(int argc, char** argv) {
   bool stdio = false;
   graceway::StdioGatewayOptions gateway;
   std::string stdio_max_line = std::to_string(gateway.max_line_bytes);
+  graceway::UpstreamGatewayOptions upstream;
+  std::string upstream_max_message = std::to_string(upstream.max_message_bytes);
 
   CLI::App app{"graceway: an MCP Streamable HTTP server whose sessions drain instead of breaking", "graceway"};
   app.set_version_flag("--version", std::string("graceway ") + graceway::ServerInfo{}.version);
@@ -215,6 +218,38 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->group("Gateway");
 
+  // Gateway mode: graceway --upstream URL [flags]
+  auto* upstream_flag = app.add_option("--upstream", upstream.url,
+                                       "Gateway mode: serve each session with a session of its own on this Streamable "
+                                       "HTTP MCP server, http://HOST[:PORT]/PATH (docs/gateway.md)")
+                            ->group("Gateway")
+                            ->excludes(stdio_flag);
+  app.add_option("--upstream-header", upstream.headers,
+                 "With --upstream: 'Name: value' sent with every upstream request (repeatable); nothing of the "
+                 "client's request is forwarded, its Authorization included")
+      ->group("Gateway")
+      ->needs(upstream_flag);
+  const auto upstream_duration = [&](const char* name, std::chrono::milliseconds& target, const char* help) {
+    durations.push_back({format_duration(target), &target});
+    app.add_option(name, durations.back().text, help)
+        ->check(duration_validator())
+        ->capture_default_str()
+        ->group("Gateway")
+        ->needs(upstream_flag);
+  };
+  upstream_duration("--upstream-connect-timeout", upstream.connect_timeout,
+                    "With --upstream: to resolve and connect; an upstream not reached by then fails the request (-32603)");
+  upstream_duration("--upstream-idle-timeout", upstream.idle_timeout,
+                    "With --upstream: longest silence (no byte, SSE comments count) while a request waits for its answer");
+  upstream_duration("--upstream-delete-timeout", upstream.delete_timeout,
+                    "With --upstream: after a session closes, for its last messages and then for the upstream DELETE");
+  app.add_option("--upstream-max-message-bytes", upstream_max_message,
+                 "With --upstream: largest upstream JSON answer or SSE event; a larger one fails its request")
+      ->check(size_validator())
+      ->capture_default_str()
+      ->group("Gateway")
+      ->needs(upstream_flag);
+
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
       ->capture_default_str();
@@ -242,12 +277,18 @@ int main(int argc, char** argv) {
   config.response_mode = response_mode == "json" ? graceway::ResponseMode::json : graceway::ResponseMode::sse;
   gateway.max_line_bytes = static_cast<std::size_t>(*graceway::parse_size(stdio_max_line));
   gateway.max_stdin_bytes = std::max(gateway.max_stdin_bytes, 4 * gateway.max_line_bytes);
+  upstream.max_message_bytes = static_cast<std::size_t>(*graceway::parse_size(upstream_max_message));
+  const bool upstream_mode = app.count("--upstream") > 0;
   auto problems = graceway::validate(config);
   for (auto& p : graceway::validate(http)) problems.push_back(std::move(p));
   if (stdio) {
     for (auto& p : graceway::validate(gateway)) problems.push_back(std::move(p));
     if (app.count("--tools") > 0) problems.emplace_back("--tools and --stdio exclude each other: the child serves the tools");
-  } else if (!gateway.command.empty()) {
+  } else if (upstream_mode) {
+    for (auto& p : graceway::validate(upstream)) problems.push_back(std::move(p));
+    if (app.count("--tools") > 0) problems.emplace_back("--tools and --upstream exclude each other: the upstream serves the tools");
+  }
+  if (!stdio && !gateway.command.empty()) {
     problems.push_back("unexpected argument '" + gateway.command.front() + "' (a command to run needs --stdio)");
   }
   if (!problems.empty()) {
@@ -267,6 +308,7 @@ int main(int argc, char** argv) {
   graceway::Server::Options options;
   options.http = std::move(http);
   if (stdio) options.stdio = std::move(gateway);
+  if (upstream_mode) options.upstream = std::move(upstream);
   graceway::Server server(std::move(config), std::move(catalog), std::move(options));
   const int code = server.run();
   spdlog::shutdown();

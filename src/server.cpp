@@ -10,6 +10,7 @@
 
 #include "graceway/duration.hpp"
 #include "gateway/stdio_gateway.hpp"
+#include "gateway/upstream_gateway.hpp"
 #include "graceway/logging.hpp"
 #include "mcp/protocol.hpp"
 #include "runtime/runtime.hpp"
@@ -29,6 +30,19 @@ std::shared_ptr<spdlog::logger> log() {
 // How often the reaper looks for idle sessions: a quarter of the timeout, within [10ms, 1s].
 std::chrono::milliseconds sweep_interval(std::chrono::milliseconds idle_timeout) {
   return std::clamp(idle_timeout / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
+}
+
+std::vector<std::string> gateway_problems_of(const Server::Options& options) {
+  if (options.stdio && options.upstream) return {"--stdio and --upstream cannot be used together"};
+  if (options.stdio) return validate(*options.stdio);
+  if (options.upstream) return validate(*options.upstream);
+  return {};
+}
+
+std::unique_ptr<gateway::Gateway> make_gateway(Server::Options& options, Metrics& metrics) {
+  if (options.stdio) return std::make_unique<gateway::StdioGateway>(std::move(*options.stdio), metrics);
+  if (options.upstream) return std::make_unique<gateway::UpstreamGateway>(std::move(*options.upstream), metrics);
+  return nullptr;
 }
 
 }  // namespace
@@ -58,9 +72,7 @@ struct Server::Impl {
                                     }},
                  *ids, config.max_sessions, config.session_tombstones),
         pool(config.tool_threads), dispatcher(catalog, pool, metrics, config.client_request_timeout),
-        gateway_problems(options.stdio ? validate(*options.stdio) : std::vector<std::string>{}),
-        gateway(options.stdio ? std::make_unique<gateway::StdioGateway>(std::move(*options.stdio), metrics) : nullptr),
-        stdio_stop_timeout(gateway ? options.stdio->stop_timeout : std::chrono::milliseconds(0)),
+        gateway_problems(gateway_problems_of(options)), gateway(make_gateway(options, metrics)),
         http_options(std::move(options.http)), endpoint(config, info, clock, registry, handler(), catalog, metrics),
         transport(http_options, config, endpoint, metrics) {}
 
@@ -94,9 +106,8 @@ struct Server::Impl {
   Runtime runtime;
   ToolPool pool;
   mcp::Dispatcher dispatcher;
-  const std::vector<std::string> gateway_problems;  // validate(StdioGatewayOptions), reported by start()
-  std::unique_ptr<gateway::StdioGateway> gateway;  // gateway mode only; outlives the endpoint
-  const std::chrono::milliseconds stdio_stop_timeout;
+  const std::vector<std::string> gateway_problems;  // the gateway options' problems, reported by start()
+  std::unique_ptr<gateway::Gateway> gateway;  // gateway mode only; outlives the endpoint
   const HttpOptions http_options;
   McpEndpoint endpoint;
   HttpServer transport;
@@ -234,10 +245,9 @@ int Server::wait() {
     log()->warn("shutdown: closing response streams that did not finish in time");
   }
   if (s.gateway) {
-    // Every session has closed, so every child is being stopped: EOF, then SIGTERM and SIGKILL
-    // --stdio-stop-timeout apart. What is left after that is killed and reaped by stop().
-    // Two stop timeouts, the second after stdout's last read, plus room for timer latency.
-    s.gateway->stop(steady_clock::now() + 2 * s.stdio_stop_timeout + std::chrono::seconds(3));
+    // Every session has closed, so the gateway is letting go of what served them (children
+    // stopped, upstream sessions deleted); what is left after its budget is ended by stop().
+    s.gateway->stop(steady_clock::now() + s.gateway->stop_budget());
   }
   s.transport.stop();
   if (!s.pool.wait_idle(steady_clock::now() + std::chrono::seconds(1))) {

@@ -51,6 +51,14 @@ struct Metrics {
   counter child_stderr_suppressed{0};    // stderr lines over the log rate: counted, not logged
   counter child_messages_undelivered{0}; // child messages no open stream could carry
 
+  // Gateway mode (--upstream): the upstream Streamable HTTP server.
+  gauge upstream_sessions{0};              // graceway sessions with an upstream session, until its DELETE is done
+  std::array<counter, 5> upstream_responses{};  // upstream answers by status class, 1xx..5xx
+  counter upstream_failures{0};            // exchanges with no answer: no connection, a broken one, a timeout
+  counter upstream_sessions_lost{0};       // a live upstream session answered 404: the graceway session ended
+  counter upstream_stream_resumes{0};      // GET + Last-Event-ID after a request's upstream stream broke
+  counter upstream_messages_undelivered{0};// upstream messages no open client stream could carry, or unreadable
+
   void count_session_end(EndReason why) noexcept;
   [[nodiscard]] std::string render_prometheus() const;
 };

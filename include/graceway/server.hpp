@@ -19,6 +19,7 @@
 #include "graceway/session_id.hpp"
 #include "graceway/session_state.hpp"
 #include "graceway/stdio_gateway.hpp"
+#include "graceway/upstream_gateway.hpp"
 
 namespace graceway {
 
@@ -38,6 +39,9 @@ public:
     // Set: gateway mode. Each session is served by a child MCP server of its own (this command,
     // over stdio) instead of the catalog (docs/gateway.md).
     std::optional<StdioGatewayOptions> stdio;
+    // Set: gateway mode in front of a Streamable HTTP MCP server: each session has an upstream
+    // session of its own (docs/gateway.md). At most one of stdio and upstream.
+    std::optional<UpstreamGatewayOptions> upstream;
   };
 
   Server(ServerConfig config, Catalog catalog, Options options);

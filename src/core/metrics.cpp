@@ -76,6 +76,22 @@ std::string Metrics::render_prometheus() const {
        "Gateway: stderr lines not logged because a child wrote over 50 a second.", child_stderr_suppressed.load());
   emit("graceway_child_messages_undelivered_total", "counter",
        "Gateway: messages from a child that no open client stream could carry.", child_messages_undelivered.load());
+  emit("graceway_upstream_sessions", "gauge",
+       "Gateway: sessions with an upstream session, until the upstream DELETE is done.", upstream_sessions.load());
+  out << "# HELP graceway_upstream_responses_total Gateway: upstream HTTP answers by status class.\n"
+      << "# TYPE graceway_upstream_responses_total counter\n";
+  for (std::size_t i = 0; i < upstream_responses.size(); ++i) {
+    out << "graceway_upstream_responses_total{status=\"" << i + 1 << "xx\"} " << upstream_responses[i].load() << '\n';
+  }
+  emit("graceway_upstream_failures_total", "counter",
+       "Gateway: upstream exchanges with no answer (no connection, a broken one, a timeout).", upstream_failures.load());
+  emit("graceway_upstream_sessions_lost_total", "counter",
+       "Gateway: upstream sessions the upstream forgot (404); their graceway sessions ended.", upstream_sessions_lost.load());
+  emit("graceway_upstream_stream_resumes_total", "counter",
+       "Gateway: upstream request streams resumed with GET + Last-Event-ID.", upstream_stream_resumes.load());
+  emit("graceway_upstream_messages_undelivered_total", "counter",
+       "Gateway: upstream messages that no open client stream could carry, or that were unreadable.",
+       upstream_messages_undelivered.load());
   emit("graceway_log_errors_total", "counter", "Error-level log lines.", logging::error_lines());
   return out.str();
 }

@@ -196,6 +196,7 @@ struct StdioGateway::Impl {
   const std::string path;  // the command, resolved once at start-up
   const std::vector<std::string> inherited = inherited_environment();  // read once, at start-up
   Metrics& metrics;
+  FailureStreak failures{options.unready_after_failures};  // spawn or initialize failures
   net::io_context io;
   net::executor_work_guard<net::io_context::executor_type> work;
   std::thread thread;  // runs `io`; joined by stop()
@@ -204,8 +205,6 @@ struct StdioGateway::Impl {
   std::condition_variable reaped;  // notified when a child leaves `children`
   std::unordered_map<std::string, std::shared_ptr<Child>> children;  // by session id, until reaped
   std::size_t reserved = 0;     // spawns under way, counted against --max-children
-  int failures_in_a_row = 0;    // spawn or initialize failures since the last success
-  std::string last_failure;
   bool stopped = false;
 
   // --- called from any thread -------------------------------------------------------------
@@ -213,17 +212,6 @@ struct StdioGateway::Impl {
     std::lock_guard lock(mu);
     const auto it = children.find(session_id);
     return it == children.end() ? nullptr : it->second;
-  }
-
-  void record_failure(const std::string& why) {
-    std::lock_guard lock(mu);
-    ++failures_in_a_row;
-    last_failure = why;
-  }
-
-  void record_success() {
-    std::lock_guard lock(mu);
-    failures_in_a_row = 0;
   }
 
   std::vector<std::string> child_environment(const std::string& session_id) const {
@@ -311,7 +299,7 @@ struct StdioGateway::Impl {
   }
 
   void on_line(Child& child, const std::string& line) {
-    auto value = json::parse(line, nullptr, false);
+    auto value = parse_server_message(line);
     if (value.is_discarded() || !value.is_object()) {
       ++metrics.child_stdout_not_json;
       if (!std::exchange(child.warned_not_json, true)) {
@@ -355,29 +343,17 @@ struct StdioGateway::Impl {
 
   // The child's answer to the client's initialize. False when the session cannot go on.
   bool accept_initialize(Child& child, const jsonrpc::Message& message, json& value) {
-    if (message.kind == jsonrpc::Kind::error_response) {
-      const auto why = "its MCP server refused initialize: " + jsonrpc::serialize(message.error);
-      log()->warn("session {}: {}", child.session_id, why);
-      record_failure(why);
-      return false;
-    }
-    const auto version = jsonrpc::string_member(message.result, "protocolVersion");
-    if (!version || !mcp::is_supported_version(*version)) {
-      const auto why = "its MCP server answered initialize with protocol version " + version.value_or("(none)") +
-                       ", which graceway does not serve";
-      log()->warn("session {}: {}", child.session_id, why);
-      record_failure(why);
-      value = error_response(errc::server_failed, message.id, why);
-      return false;
-    }
     const auto session = child.session.lock();
-    // The legacy HTTP+SSE transport is 2024-11-05 whatever the child speaks behind it.
-    if (session && session->transport() == SessionTransport::streamable_http) session->set_protocol_version(*version);
-    record_success();
-    const auto& info = message.result.is_object() ? message.result.value("serverInfo", json::object()) : json::object();
-    log()->info("session {}: its MCP server answered initialize (protocol {}; {} {})", child.session_id, *version,
-                jsonrpc::string_member(info, "name").value_or("?"), jsonrpc::string_member(info, "version").value_or("?"));
-    return true;
+    if (!session) return false;
+    const auto why = gateway::accept_initialize(*session, message);
+    if (!why) {
+      failures.succeeded();
+      return true;
+    }
+    log()->warn("session {}: {}", child.session_id, *why);
+    failures.failed(*why);
+    if (message.kind != jsonrpc::Kind::error_response) value = error_response(errc::server_failed, message.id, *why);
+    return false;
   }
 
   // Progress goes to the stream of the request that carried its token; log messages and the
@@ -479,7 +455,7 @@ struct StdioGateway::Impl {
       reply->complete(key, error_response(errc::server_failed, request.id, why));
       guard.release();
       if (request.method == "initialize") {
-        record_failure("the MCP server of session " + child->session_id + " took no initialize: " + why);
+        failures.failed("the MCP server of session " + child->session_id + " took no initialize: " + why);
         end_session(*child);
       }
       return;
@@ -637,7 +613,7 @@ struct StdioGateway::Impl {
       request.guard.release();
     }
     if (initializing) {
-      record_failure("the MCP server of session " + child.session_id + ": " + why.substr(why.starts_with("it ") ? 3 : 0) +
+      failures.failed("the MCP server of session " + child.session_id + ": " + why.substr(why.starts_with("it ") ? 3 : 0) +
                      ", before answering initialize");
     }
   }
@@ -648,6 +624,11 @@ StdioGateway::StdioGateway(StdioGatewayOptions options, Metrics& metrics)
     : impl_(std::make_unique<Impl>(std::move(options), metrics)) {}
 
 StdioGateway::~StdioGateway() { stop(std::chrono::steady_clock::now()); }
+
+std::chrono::milliseconds StdioGateway::stop_budget() const {
+  // Two stop timeouts, the second after stdout's last read, plus room for timer latency.
+  return 2 * impl_->options.stop_timeout + std::chrono::seconds(3);
+}
 
 void StdioGateway::start() {
   // A write to the stdin of a child that died must fail with EPIPE, not kill graceway.
@@ -740,7 +721,7 @@ std::optional<mcp::MessageHandler::Refusal> StdioGateway::open_session(const std
     const auto why = describe_spawn_failure(outcome);
     log()->error("session {}: its MCP server {} could not be started: {}", session->id(), s.path, why);
     if (outcome.resource_limit()) return Refusal{errc::server_unavailable, why};
-    s.record_failure("could not start " + s.path + ": " + why);
+    s.failures.failed("could not start " + s.path + ": " + why);
     return Refusal{errc::server_failed, "it could not be started: " + why};
   }
   ++s.metrics.child_spawns;
@@ -772,9 +753,7 @@ void StdioGateway::session_changed(const std::string& id, SessionState /*from*/,
 
 std::optional<std::string> StdioGateway::unready_reason() const {
   auto& s = *impl_;
-  std::lock_guard lock(s.mu);
-  if (s.failures_in_a_row < s.options.unready_after_failures) return std::nullopt;
-  return std::to_string(s.failures_in_a_row) + " MCP server start or initialize failures in a row; last: " + s.last_failure;
+  return s.failures.unready_reason("MCP server start or initialize failures");
 }
 
 void StdioGateway::handle_request(const std::shared_ptr<Session>& session, const jsonrpc::Message& request,
@@ -792,14 +771,7 @@ void StdioGateway::handle_request(const std::shared_ptr<Session>& session, const
 
 void StdioGateway::handle_notification(Session& session, const jsonrpc::Message& notification) {
   session.touch();
-  if (notification.method == "notifications/cancelled") {
-    // Cancelling the request stops it; its stop callback tells the child (once).
-    const json& params = notification.params;
-    const auto id = params.is_object() && params.contains("requestId") ? jsonrpc::id_from_json(params["requestId"]) : std::nullopt;
-    if (id && session.cancel_request(jsonrpc::key_of(*id))) return;
-    log()->debug("session {}: notifications/cancelled for no pending request ignored", session.id());
-    return;
-  }
+  if (absorb_cancellation(session, notification)) return;
   if (notification.method == "notifications/initialized") session.mark_initialized();
   auto& s = *impl_;
   auto child = s.find(session.id());

@@ -14,20 +14,22 @@
 
 #include "graceway/metrics.hpp"
 #include "graceway/stdio_gateway.hpp"
-#include "mcp/message_handler.hpp"
+#include "gateway/gateway.hpp"
 
 namespace graceway::gateway {
 
-class StdioGateway final : public mcp::MessageHandler {
+class StdioGateway final : public Gateway {
 public:
   // `options` must have passed validate().
   StdioGateway(StdioGatewayOptions options, Metrics& metrics);
   ~StdioGateway() override;  // stop(now)
 
-  void start();
+  void start() override;
   // Waits until every child has been reaped, at most until `deadline`; then kills the group of
   // each one left, reaps it, and joins the I/O thread. Idempotent.
-  void stop(std::chrono::steady_clock::time_point deadline);
+  void stop(std::chrono::steady_clock::time_point deadline) override;
+  // EOF, then SIGTERM and SIGKILL --stdio-stop-timeout apart, plus room for timer latency.
+  [[nodiscard]] std::chrono::milliseconds stop_budget() const override;
 
   std::optional<Refusal> open_session(const std::shared_ptr<Session>& session) override;
   [[nodiscard]] bool forwards_initialize() const override { return true; }

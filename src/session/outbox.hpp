@@ -4,6 +4,7 @@
 // transport implements it (ReplyStream: SSE or JSON, resumable); the session layer never knows how
 // the bytes are framed or written. Every operation is thread-safe and never blocks or throws.
 
+#include <functional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -35,6 +36,11 @@ public:
   virtual void close() = 0;
   // Ends the response early while the work goes on (SEP-1699 polling); false when it cannot.
   virtual bool cut() = 0;
+  // Flow control for a producer that relays another stream (the upstream gateway): true when the
+  // client keeps up (under half the notification bound waits unwritten). Otherwise false, and
+  // `resume` runs once, on the consumer's thread, when the client has taken what waits or has
+  // gone; it must only schedule the producer.
+  virtual bool has_room_or_call(std::function<void()> resume) = 0;
   // True while a resuming client carries this outbox's messages on a newer response.
   [[nodiscard]] virtual bool resumed() const = 0;
   // False when it answers with one body (JSON response mode): nothing can precede the response.

@@ -225,20 +225,35 @@ void ReplyStream::close() {
 
 bool ReplyStream::cut() {
   std::function<void()> w;
+  std::function<void()> resume;
   {
     std::lock_guard lock(mu_);
     if (!log_ || gone_ || cut_ || ended_locked()) return false;
     cut_ = true;
     w = wake_locked();
+    resume = std::exchange(room_waiter_, nullptr);
   }
   notify(w);
+  if (resume) resume();
   return true;
+}
+
+bool ReplyStream::has_room_or_call(std::function<void()> resume) {
+  std::lock_guard lock(mu_);
+  // Once nobody reads this response (gone, cut, resumed elsewhere) or it has ended, holding the
+  // producer back would only stall the work: its events go to the log or are dropped and counted.
+  if (format_ == Format::json || gone_ || cut_ || successor_ || ended_locked() || queued_notifications_ * 2 < max_queued_) {
+    return true;
+  }
+  room_waiter_ = std::move(resume);
+  return false;
 }
 
 bool ReplyStream::resume_into(const std::shared_ptr<ReplyStream>& successor, std::uint64_t after_seq) {
   std::function<void(std::vector<std::string>)> callback;
   std::vector<std::string> unanswered;
   std::function<void()> w;
+  std::function<void()> resume;
   {
     std::lock_guard lock(mu_);
     if (!log_) return false;
@@ -260,8 +275,10 @@ bool ReplyStream::resume_into(const std::shared_ptr<ReplyStream>& successor, std
       callback = std::move(on_gone_);
     }
     w = wake_locked();
+    resume = std::exchange(room_waiter_, nullptr);
   }
   notify(w);
+  if (resume) resume();
   if (callback) callback(std::move(unanswered));
   return true;
 }
@@ -333,6 +350,9 @@ ReplyStream::Next ReplyStream::next(std::chrono::milliseconds wait, std::string&
     for (auto& event : queued_) out += event;
     queued_.clear();
     queued_notifications_ = 0;
+    const auto resume = std::exchange(room_waiter_, nullptr);
+    lock.unlock();
+    if (resume) resume();
     return Next::data;
   }
   if (cut_) {
@@ -356,6 +376,7 @@ void ReplyStream::mark_gone() {
   std::function<void(std::vector<std::string>)> callback;
   std::vector<std::string> unanswered;
   std::function<void()> w;
+  std::function<void()> resume;
   {
     std::lock_guard lock(mu_);
     if (gone_) return;
@@ -368,8 +389,10 @@ void ReplyStream::mark_gone() {
     unanswered.assign(pending_.begin(), pending_.end());
     callback = std::move(on_gone_);
     w = wake_locked();
+    resume = std::exchange(room_waiter_, nullptr);
   }
   notify(w);
+  if (resume) resume();
   if (callback) callback(std::move(unanswered));
 }
 

@@ -73,6 +73,7 @@ public:
   // events are only recorded, for the client to fetch with GET + Last-Event-ID. Nothing is
   // cancelled. False (and nothing changes) when the stream is not resumable or already gone.
   bool cut() override;
+  bool has_room_or_call(std::function<void()> resume) override;
 
   // --- resumption ------------------------------------------------------------------------------
   // A GET with Last-Event-ID continues this stream on `successor`: the recorded events after
@@ -144,6 +145,7 @@ private:
   bool end_reported_ = false;
   std::function<void(std::vector<std::string>)> on_gone_;
   std::function<void()> waker_;                // set by an event-loop consumer
+  std::function<void()> room_waiter_;          // a relaying producer paused by has_room_or_call()
   bool consumer_waiting_ = false;              // the consumer found nothing and waits for the waker
   // Resumability (set up before serving; then under mu_).
   std::shared_ptr<EventLog> log_;              // null: not resumable

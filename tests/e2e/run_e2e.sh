@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ctest entry point of the e2e scripts: runs tests/e2e/SCRIPT (the official TypeScript SDK client
 # against the real binary) with the Node that ctest found.
-# Usage: run_e2e.sh SCRIPT GRACEWAY_BINARY NODE
+# Usage: run_e2e.sh SCRIPT GRACEWAY_BINARY NODE [SCRIPT ARGS...]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 for package in sdk server-everything server-memory; do
@@ -10,4 +10,4 @@ for package in sdk server-everything server-memory; do
     exit 1
   fi
 done
-exec "$3" "$here/$1" "$2"
+exec "$3" "$here/$1" "$2" "${@:4}"

@@ -1,12 +1,17 @@
 // The official TypeScript SDK clients, unchanged, through graceway in gateway mode in front of the
-// real, unchanged @modelcontextprotocol/server-everything as a stdio child per session:
+// real, unchanged @modelcontextprotocol/server-everything: as a stdio child per session (mode
+// `stdio`), or as one Streamable HTTP upstream with an upstream session per graceway session (mode
+// `upstream`; "the child" below is then that upstream session, and being reaped is its DELETE):
 // Streamable HTTP: initialize, list, a call with progress, a sampling request from the child
 // answered by the client, DELETE while a long call runs (its result arrives, the old id gets 503,
 // then 404, and only then is the child reaped); the legacy SSE client (HTTP+SSE) lists and calls
 // through its own child; SIGTERM with a call in flight drains, reaps every child and exits 0.
 //
-// Usage: node ts_gateway.mjs GRACEWAY_BINARY
+// Usage: node ts_gateway.mjs GRACEWAY_BINARY [stdio|upstream]
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { expectCleanExit, failWith, startGraceway, withTimeout } from './graceway_process.mjs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -27,8 +32,39 @@ function newClient() {
   return client;
 }
 
-const server = startGraceway(binary, ['--stdio-stop-timeout', '1s', '--stdio', '--', process.execPath, everything, 'stdio']);
-const summary = {};
+const mode = process.argv[3] ?? 'stdio';
+
+let upstream;  // the server-everything process in upstream mode; killed when the script ends
+
+// server-everything over Streamable HTTP on a free loopback port; resolves to its /mcp URL.
+async function startUpstream() {
+  const port = await new Promise((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port: free } = probe.address();
+      probe.close(() => resolve(free));
+    });
+  });
+  const child = spawn(process.execPath, [everything, 'streamableHttp'], {
+    env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  upstream = child;
+  process.on('exit', () => child.kill('SIGKILL'));
+  await withTimeout(new Promise((resolve) => {  // it logs to stderr
+    createInterface({ input: child.stderr }).on('line', (line) => { if (line.includes('listening on port')) resolve(); });
+  }), 'server-everything over Streamable HTTP listening');
+  return `http://127.0.0.1:${port}/mcp`;
+}
+
+const gatewayFlags = mode === 'upstream'
+  ? ['--upstream', await startUpstream(), '--upstream-delete-timeout', '2s']
+  : ['--stdio-stop-timeout', '1s', '--stdio', '--', process.execPath, everything, 'stdio'];
+// The log line that says a session's server has been let go of, and one that says it is under way.
+const releasedLine = (session) => (mode === 'upstream' ? `session ${session}: upstream session ended (DELETE answered 200)`
+  : `session ${session}: its MCP server`);
+const opened = (line) => (mode === 'upstream' ? /: upstream session \S+$/.test(line) : line.includes('started its MCP server (pid'));
+const released = (line) => (mode === 'upstream' ? /upstream session ended \(DELETE answered 200\)/.test(line) : / reaped after /.test(line));
+const server = startGraceway(binary, gatewayFlags);
+const summary = { mode };
 try {
   const listening = await server.waitForLine('listening on http://127.0.0.1:');
   const base = listening.match(/(http:\/\/127\.0\.0\.1:\d+)\/mcp/)[1];
@@ -72,17 +108,19 @@ try {
   assert.equal(late.status, 503);
   assert.ok(Number(late.headers.get('retry-after')) >= 1);
   await late.body?.cancel();
-  assert.ok(!server.lines.some((l) => l.includes(`session ${session}: its MCP server`) && l.includes('reaped')),
-    'the child is not stopped while its session drains');
+  assert.ok(!server.lines.some((l) => l.includes(`session ${session}:`) && released(l)),
+    'the child (or upstream session) is not let go of while its session drains');
   const result = await withTimeout(call, 'the call that outlived its DELETE');
   assert.match(result.content[0].text, /Duration: 1.5 seconds/);
   await server.waitForLine(`session ${session}: draining -> closed (drained)`);
   const gone = await post(99);
   assert.equal(gone.status, 404);
   await gone.body?.cancel();
-  await server.waitForLine(`session ${session}: its MCP server`);
-  const reaped = await server.waitForLine('exited with code 0; reaped');
-  assert.ok(reaped.includes(session), reaped);
+  await server.waitForLine(releasedLine(session));
+  if (mode === 'stdio') {
+    const reaped = await server.waitForLine('exited with code 0; reaped');
+    assert.ok(reaped.includes(session), reaped);
+  }
   await client.close();
   summary.overlap = { late: 503, after: 404 };
 
@@ -109,11 +147,12 @@ try {
   await last.close();
   await legacy.close();
   const code = await expectCleanExit(server);
-  const spawned = server.lines.filter((l) => l.includes('started its MCP server (pid')).length;
-  const gathered = server.lines.filter((l) => / reaped after /.test(l)).length;
-  assert.equal(gathered, spawned, `every child reaped (${gathered} of ${spawned})`);
+  const spawned = server.lines.filter(opened).length;
+  const gathered = server.lines.filter(released).length;
+  assert.equal(gathered, spawned, `every child reaped or upstream session deleted (${gathered} of ${spawned})`);
   summary.sigterm = { exit: code, children: spawned };
   console.log(JSON.stringify({ ok: true, ...summary }));
+  upstream?.kill('SIGTERM');
 } catch (e) {
   failWith(server, e);
 }

@@ -109,14 +109,6 @@ protected:
     return -1;
   }
 
-  // Reads messages of a streamed response until the one with `id`; returns it (null on timeout).
-  static json response_on(StreamClient& stream, const json& id, std::vector<json>* before = nullptr) {
-    while (auto message = stream.next_message()) {
-      if (message->contains("id") && (*message)["id"] == id && !message->contains("method")) return *message;
-      if (before) before->push_back(*message);
-    }
-    return nullptr;
-  }
 
   std::unique_ptr<StreamClient> start_call(const std::string& session, const json& message) {
     auto stream = std::make_unique<StreamClient>(server_->port());
@@ -177,7 +169,7 @@ TEST_F(GatewayTest, DeleteWhileALongCallRunsDeliversItThen503Then404ThenTheChild
   EXPECT_TRUE(refused.has_header("Retry-After"));
   EXPECT_TRUE(group_running(pid)) << "the child keeps running while its session drains";
 
-  const auto result = response_on(*call, 7, &progress);
+  const auto result = read_response(*call, 7, &progress);
   ASSERT_FALSE(result.is_null()) << "the call's result arrived";
   EXPECT_EQ(result["result"]["content"][0]["text"], "Long running operation completed. Duration: 1 seconds, Steps: 2.");
   EXPECT_EQ(progress.size(), 1U) << "the second progress event, on the call's own stream";
@@ -197,7 +189,7 @@ TEST_F(GatewayTest, AtTheDeadlineTheChildIsToldToCancelAndTheClientGetsTheDeadli
   const auto pid = child_pid(session);
   auto call = start_call(session, long_call(5, 30, 30));
   ASSERT_EQ(c.del(session).status, 200);
-  const auto answer = response_on(*call, 5);
+  const auto answer = read_response(*call, 5);
   ASSERT_FALSE(answer.is_null());
   EXPECT_EQ(answer["error"]["code"], -32000);
   EXPECT_NE(answer["error"]["message"].get<std::string>().find("drain window ended"), std::string::npos);
@@ -226,7 +218,7 @@ TEST_F(GatewayTest, AStreamBrokenMidCallIsResumedFromGracewaysEventLog) {
   ASSERT_TRUE(resumed.send("GET", "/mcp", {{"Accept", "text/event-stream"}, {"Mcp-Session-Id", session}, {"Last-Event-ID", last_id}}));
   ASSERT_EQ(resumed.read_head(), 200);
   std::vector<json> progress;
-  const auto result = response_on(resumed, 6, &progress);
+  const auto result = read_response(resumed, 6, &progress);
   ASSERT_FALSE(result.is_null()) << "the call's result came on the resumed stream";
   EXPECT_EQ(result["result"]["content"][0]["text"], "Long running operation completed. Duration: 1 seconds, Steps: 4.");
   ASSERT_EQ(progress.size(), 3U) << "progress 2, 3 and 4, each once";
@@ -243,7 +235,7 @@ TEST_F(GatewayTest, AChildKilledMidCallFailsTheCallWithItsSignalAndClosesTheSess
   while (first && !first->contains("method")) first = call->next_message();
   ASSERT_TRUE(first) << "the call is running in the child";
   ASSERT_EQ(::kill(pid, SIGKILL), 0);
-  const auto answer = response_on(*call, 3);
+  const auto answer = read_response(*call, 3);
   ASSERT_FALSE(answer.is_null());
   EXPECT_EQ(answer["error"]["code"], -32603);
   EXPECT_EQ(answer["error"]["data"]["reason"], "child_exited");
@@ -340,7 +332,7 @@ TEST_F(GatewayTest, ASamplingRequestFromTheChildIsAnsweredOnTheCallsStream) {
                        {"id", (*request)["id"]},
                        {"result", {{"role", "assistant"}, {"content", {{"type", "text"}, {"text", "sampled!"}}}, {"model", "test"}}}};
   EXPECT_EQ(c.post(answer, session).status, 202);
-  const auto result = response_on(*call, 11);
+  const auto result = read_response(*call, 11);
   ASSERT_FALSE(result.is_null());
   EXPECT_NE(result.dump().find("sampled!"), std::string::npos) << result.dump();
 }
@@ -421,7 +413,7 @@ TEST_F(GatewayTest, ShutdownWithAChildMidCallEndsTheCallAndReapsEveryChild) {
   const auto idle_pid = child_pid(idle);
   auto call = start_call(busy, long_call(4, 30, 30));
   server.shutdown();
-  const auto answer = response_on(*call, 4);
+  const auto answer = read_response(*call, 4);
   ASSERT_FALSE(answer.is_null());
   EXPECT_EQ(answer["error"]["code"], -32000);
   EXPECT_EQ(server.wait(), 0);

@@ -134,4 +134,12 @@ bool StreamClient::post(const std::string& path, const json& message, const std:
   return send("POST", path, McpClient::mcp_headers(session), message.dump());
 }
 
+json read_response(StreamClient& stream, const json& id, std::vector<json>* before) {
+  while (auto message = stream.next_message()) {
+    if (message->contains("id") && (*message)["id"] == id && !message->contains("method")) return *message;
+    if (before) before->push_back(*message);
+  }
+  return nullptr;
+}
+
 }  // namespace graceway::test

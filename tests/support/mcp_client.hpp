@@ -72,4 +72,8 @@ public:
   bool post(const std::string& path, const json& message, const std::string& session = {});
 };
 
+// Reads messages of a streamed response until the response with `id` (not a request that happens
+// to share it); returns it, or null when the stream ends first. Messages before it go to `before`.
+json read_response(StreamClient& stream, const json& id, std::vector<json>* before = nullptr);
+
 }  // namespace graceway::test

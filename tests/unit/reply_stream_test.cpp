@@ -152,5 +152,37 @@ TEST(ReplyStreamTest, ALegacySessionStreamWhoseClientLeftDropsAndCounts) {
   EXPECT_EQ(s.next(0ms, out), ReplyStream::Next::end);
 }
 
+TEST(ReplyStreamTest, ARelayIsHeldBackAtHalfTheBoundAndResumedWhenTheClientTakesTheQueue) {
+  Metrics m;
+  ReplyStream s(ReplyStream::Format::sse, false, 4, m);
+  s.expect("i:1");
+  int resumed = 0;
+  EXPECT_TRUE(s.has_room_or_call([&] { ++resumed; }));
+  EXPECT_TRUE(s.push(note(1)));
+  EXPECT_TRUE(s.has_room_or_call([&] { ++resumed; })) << "one of four waits: room";
+  EXPECT_TRUE(s.push(note(2)));
+  EXPECT_FALSE(s.has_room_or_call([&] { ++resumed; })) << "two of four wait: the relay pauses";
+  EXPECT_EQ(resumed, 0);
+  std::string out;
+  EXPECT_EQ(s.next(0ms, out), ReplyStream::Next::data);
+  EXPECT_EQ(resumed, 1) << "taking the queue resumes the relay, once";
+  EXPECT_TRUE(s.has_room_or_call([&] { ++resumed; }));
+  EXPECT_EQ(m.dropped_writes.load(), 0U) << "held back, nothing was dropped";
+}
+
+TEST(ReplyStreamTest, ARelayHeldBackIsResumedWhenTheClientGoes) {
+  Metrics m;
+  ReplyStream s(ReplyStream::Format::sse, false, 2, m);
+  s.expect("i:1");
+  EXPECT_TRUE(s.push(note(1)));
+  int resumed = 0;
+  EXPECT_FALSE(s.has_room_or_call([&] { ++resumed; }));
+  s.mark_gone();
+  EXPECT_EQ(resumed, 1) << "a relay must not wait for a client that left";
+  EXPECT_TRUE(s.has_room_or_call([&] { ++resumed; }));
+  ReplyStream json_mode(ReplyStream::Format::json, false, 2, m);
+  EXPECT_TRUE(json_mode.has_room_or_call([&] { ++resumed; })) << "one body: nothing to hold back";
+}
+
 }  // namespace
 }  // namespace graceway

@@ -1,0 +1,435 @@
+// Gateway mode in front of a Streamable HTTP server, over real sockets. The real, unchanged
+// @modelcontextprotocol/server-everything (pinned in tests/e2e, run with `streamableHttp`) is the
+// upstream wherever the behaviour is about a real server: the DELETE absorbed until the long call
+// has ended, the deadline's cancellation, a sampling request relayed. What it cannot be made to do
+// on demand (forget a session with 404, end a stream after a priming event, report the headers it
+// got) comes from a small loopback upstream written here with cpp-httplib.
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <iostream>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include "graceway/server.hpp"
+#include "support/log_capture.hpp"
+#include "support/mcp_client.hpp"
+#include "support/process.hpp"
+#include "support/test_server.hpp"
+
+namespace graceway::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+const std::string kEverything = std::string(GRACEWAY_NPM_MODULES) + "/@modelcontextprotocol/server-everything/dist/index.js";
+
+// A loopback port nobody listens on at this moment.
+std::uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t size = sizeof(address);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&address), size);  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast)
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size);  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast)
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+// server-everything over Streamable HTTP on a port of its own, once for the whole suite.
+class Everything {
+public:
+  Everything()
+      : port_(free_port()),
+        process_("/usr/bin/env", {"PORT=" + std::to_string(port_), GRACEWAY_NODE, kEverything, "streamableHttp"}) {
+    ready_ = process_.wait_for_line("listening on port").has_value();
+  }
+  [[nodiscard]] bool ready() const { return ready_; }
+  [[nodiscard]] std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/mcp"; }
+  [[nodiscard]] std::uint16_t port() const { return port_; }
+
+private:
+  std::uint16_t port_;
+  ChildProcess process_;
+  bool ready_ = false;
+};
+
+// An upstream written for the cases server-everything has no switch for. Every request it gets is
+// recorded. initialize opens session "up-1"; tools/call of "poll" answers with a priming event
+// (id e1, retry 20 ms) and ends the stream, and a GET with Last-Event-ID e1 then carries the
+// result; tools/call of "forget" answers 404; a GET without Last-Event-ID is refused with 405.
+class FakeUpstream {
+public:
+  struct Seen {
+    std::string method;
+    httplib::Headers headers;
+    json body;
+  };
+
+  FakeUpstream() {
+    server_.Post("/mcp", [this](const httplib::Request& request, httplib::Response& response) {
+      const auto body = json::parse(request.body, nullptr, false);
+      record(request, body);
+      const auto method = body.value("method", "");
+      if (!body.contains("id")) {
+        response.status = 202;
+        return;
+      }
+      if (method == "initialize") {
+        response.set_header("Mcp-Session-Id", "up-1");
+        response.set_content(json{{"jsonrpc", "2.0"},
+                                  {"id", body["id"]},
+                                  {"result",
+                                   {{"protocolVersion", body["params"]["protocolVersion"]},
+                                    {"capabilities", {{"tools", json::object()}}},
+                                    {"serverInfo", {{"name", "fake-upstream"}, {"version", "1"}}}}}}
+                                 .dump(),
+                             "application/json");
+        return;
+      }
+      const auto tool = body["params"].value("name", "");
+      if (tool == "forget") {
+        response.status = 404;
+        response.set_content(R"({"jsonrpc":"2.0","id":null,"error":{"code":-32001,"message":"Session not found"}})",
+                             "application/json");
+        return;
+      }
+      if (tool == "poll") {
+        response.set_content("id: e1\nretry: 20\ndata: \n\n", "text/event-stream");
+        return;
+      }
+      response.set_content(json{{"jsonrpc", "2.0"}, {"id", body["id"]}, {"result", {{"content", json::array()}}}}.dump(),
+                           "application/json");
+    });
+    server_.Get("/mcp", [this](const httplib::Request& request, httplib::Response& response) {
+      record(request, nullptr);
+      if (request.get_header_value("Last-Event-ID") != "e1") {
+        response.status = 405;
+        return;
+      }
+      const json result = {{"jsonrpc", "2.0"}, {"id", 7}, {"result", {{"content", {{{"type", "text"}, {"text", "polled"}}}}}}};
+      response.set_content("id: e2\ndata: " + result.dump() + "\n\n", "text/event-stream");
+    });
+    server_.Delete("/mcp", [this](const httplib::Request& request, httplib::Response&) { record(request, nullptr); });
+    port_ = static_cast<std::uint16_t>(server_.bind_to_any_port("127.0.0.1"));
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    // bind_to_any_port() listens already: a connection made before the thread accepts waits in the backlog.
+  }
+  ~FakeUpstream() {
+    server_.stop();
+    thread_.join();
+  }
+  FakeUpstream(const FakeUpstream&) = delete;
+  FakeUpstream& operator=(const FakeUpstream&) = delete;
+
+  [[nodiscard]] std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/mcp"; }
+
+  // Waits until `count` requests with this HTTP method have come; all requests seen by then.
+  std::vector<Seen> wait_for(const std::string& method, std::size_t count = 1) {
+    std::unique_lock lock(mu_);
+    seen_cv_.wait_for(lock, 10s, [&] {
+      return static_cast<std::size_t>(std::count_if(seen_.begin(), seen_.end(), [&](const Seen& s) { return s.method == method; })) >= count;
+    });
+    return seen_;
+  }
+  std::vector<Seen> seen() {
+    std::lock_guard lock(mu_);
+    return seen_;
+  }
+
+private:
+  void record(const httplib::Request& request, json body) {
+    {
+      std::lock_guard lock(mu_);
+      seen_.push_back({request.method, request.headers, std::move(body)});
+    }
+    seen_cv_.notify_all();
+  }
+
+  httplib::Server server_;
+  std::uint16_t port_ = 0;
+  std::thread thread_;  // runs server_; joined by the destructor
+  std::mutex mu_;       // guards seen_
+  std::condition_variable seen_cv_;
+  std::vector<Seen> seen_;
+};
+
+class UpstreamGatewayTest : public ::testing::Test {
+protected:
+  static void SetUpTestSuite() {
+    if (std::filesystem::exists(kEverything)) everything_ = new Everything();  // NOLINT(cppcoreguidelines-owning-memory)
+  }
+  static void TearDownTestSuite() {
+    delete everything_;  // NOLINT(cppcoreguidelines-owning-memory)
+    everything_ = nullptr;
+  }
+
+  void SetUp() override {
+    ASSERT_TRUE(everything_ != nullptr && everything_->ready())
+        << "server-everything (pinned in tests/e2e) did not start; run scripts/setup.sh --tests";
+  }
+
+  void TearDown() override {
+    server_.reset();
+    if (HasFailure()) {
+      for (const auto& line : logs_.lines()) std::cerr << "  log: " << line.text << '\n';
+    }
+    if (errors_expected_) return;
+    for (const auto& line : logs_.errors()) ADD_FAILURE() << "error logged: " << line.text;
+  }
+
+  Server& start(const std::string& url, const std::function<void(ServerConfig&, UpstreamGatewayOptions&)>& tweak = {}) {
+    auto config = test_config();
+    UpstreamGatewayOptions upstream;
+    upstream.url = url;
+    upstream.delete_timeout = 1s;
+    if (tweak) tweak(config, upstream);
+    Server::Options options;
+    options.upstream = std::move(upstream);
+    server_ = std::make_unique<Server>(config, ToolRegistry{}, std::move(options));
+    EXPECT_FALSE(server_->start());
+    return *server_;
+  }
+
+  McpClient client() const { return McpClient(server_->port()); }
+
+  std::unique_ptr<StreamClient> start_call(const std::string& session, const json& message) {
+    auto stream = std::make_unique<StreamClient>(server_->port());
+    EXPECT_TRUE(stream->post("/mcp", message, session));
+    EXPECT_EQ(stream->read_head(), 200);
+    return stream;
+  }
+
+  // The upstream's own session id for `session`, from graceway's debug log.
+  std::string upstream_session(const std::string& session) {
+    const auto needle = "session " + session + ": upstream session ";
+    EXPECT_TRUE(logs_.wait_for(needle));
+    for (const auto& line : logs_.lines()) {
+      if (const auto at = line.text.find(needle); at != std::string::npos) return line.text.substr(at + needle.size());
+    }
+    return {};
+  }
+
+  static json long_call(int id, int seconds, int steps) {
+    return McpClient::tool_call(id, "trigger-long-running-operation", {{"duration", seconds}, {"steps", steps}}, "p" + std::to_string(id));
+  }
+
+  static Everything* everything_;  // started once for the suite
+  LogCapture logs_;
+  bool errors_expected_ = false;
+  std::unique_ptr<Server> server_;
+};
+
+Everything* UpstreamGatewayTest::everything_ = nullptr;
+
+TEST_F(UpstreamGatewayTest, TheClientSeesTheUpstreamsInitializeToolsAndProgressUnderIdsOfGracewaysOwn) {
+  start(everything_->url());
+  auto c = client();
+  const auto reply = c.post(McpClient::initialize(1, "2025-06-18"));
+  ASSERT_EQ(reply.status, 200);
+  const auto result = reply.response(1)["result"];
+  EXPECT_EQ(result["protocolVersion"], "2025-06-18") << "the upstream negotiated it";
+  EXPECT_EQ(result["serverInfo"]["name"], "mcp-servers/everything");
+  const auto session = reply.header("Mcp-Session-Id");
+  ASSERT_FALSE(session.empty());
+  const auto upstream = upstream_session(session);
+  ASSERT_FALSE(upstream.empty());
+  EXPECT_NE(upstream, session) << "graceway mints its own id; the upstream's stays private";
+  const HeaderList version = {{"MCP-Protocol-Version", "2025-06-18"}};
+  ASSERT_EQ(c.post(McpClient::notification("notifications/initialized"), session, version).status, 202);
+  const auto tools = c.post(McpClient::request(2, "tools/list"), session, version);
+  ASSERT_EQ(tools.status, 200);
+  std::set<std::string> names;
+  const auto listed = tools.response(2);  // named: a temporary in a range-for's init dies too early
+  for (const auto& tool : listed["result"]["tools"]) names.insert(tool["name"].get<std::string>());
+  EXPECT_TRUE(names.count("echo") && names.count("trigger-long-running-operation")) << tools.body;
+  auto call = start_call(session, long_call(3, 1, 3));
+  std::vector<json> before;
+  const auto done = read_response(*call, 3, &before);
+  ASSERT_FALSE(done.is_null());
+  EXPECT_EQ(done["result"]["content"][0]["text"], "Long running operation completed. Duration: 1 seconds, Steps: 3.");
+  ASSERT_EQ(before.size(), 3U) << "each progress event once, on the call's own stream";
+  EXPECT_EQ(before.back()["params"]["progressToken"], "p3");
+  EXPECT_GE(server_->metrics().upstream_responses[1].load(), 4U) << "2xx answers are counted";
+  EXPECT_EQ(server_->metrics().upstream_sessions.load(), 1);
+}
+
+TEST_F(UpstreamGatewayTest, DeleteWhileALongCallRunsDeliversItThen503Then404AndOnlyThenTheUpstreamGetsDelete) {
+  start(everything_->url());
+  auto c = client();
+  const auto session = c.open_session();
+  ASSERT_FALSE(session.empty());
+  const auto upstream = upstream_session(session);
+  auto call = start_call(session, long_call(7, 1, 2));
+  auto first = call->next_message();
+  while (first && !first->contains("method")) first = call->next_message();
+  ASSERT_TRUE(first) << "the call runs upstream";
+  ASSERT_EQ(c.del(session).status, 200);
+  const auto refused = c.post(McpClient::request(8, "tools/list"), session);
+  EXPECT_EQ(refused.status, 503);
+  EXPECT_TRUE(refused.has_header("Retry-After"));
+  EXPECT_EQ(logs_.count("DELETE answered"), 0U) << "the DELETE waits for the call";
+
+  // server-everything ends a call's response with an empty body when its session is deleted
+  // under it; the whole result arriving shows the DELETE was held back.
+  const auto result = read_response(*call, 7);
+  ASSERT_FALSE(result.is_null()) << "the call's result arrived";
+  EXPECT_EQ(result["result"]["content"][0]["text"], "Long running operation completed. Duration: 1 seconds, Steps: 2.");
+  ASSERT_TRUE(server_->wait_session_state(session, SessionState::closed, 10s));
+  EXPECT_EQ(c.post(McpClient::request(9, "tools/list"), session).status, 404);
+  EXPECT_TRUE(logs_.wait_for("session " + session + ": upstream session ended (DELETE answered 200)"));
+  // The upstream no longer knows its session (server-everything answers 400, not 404).
+  McpClient direct(everything_->port());
+  EXPECT_EQ(direct.post(McpClient::request(10, "tools/list"), upstream).status, 400);
+  EXPECT_EQ(server_->metrics().upstream_sessions.load(), 0);
+}
+
+TEST_F(UpstreamGatewayTest, AtTheDeadlineTheUpstreamIsToldToCancelThenGetsItsDelete) {
+  start(everything_->url(), [](ServerConfig& config, UpstreamGatewayOptions&) { config.drain_timeout = 300ms; });
+  auto c = client();
+  const auto session = c.open_session();
+  auto call = start_call(session, long_call(5, 30, 30));
+  ASSERT_EQ(c.del(session).status, 200);
+  const auto answer = read_response(*call, 5);
+  ASSERT_FALSE(answer.is_null());
+  EXPECT_EQ(answer["error"]["code"], -32000);
+  EXPECT_NE(answer["error"]["message"].get<std::string>().find("drain window ended"), std::string::npos);
+  EXPECT_TRUE(logs_.wait_for("request i:5 stopped; its MCP server was sent notifications/cancelled (the session's drain "
+                             "window ended)"));
+  EXPECT_TRUE(logs_.wait_for("session " + session + ": upstream session ended (DELETE answered 200)"));
+}
+
+TEST_F(UpstreamGatewayTest, ASamplingRequestFromTheUpstreamIsAnsweredOnTheCallsStream) {
+  start(everything_->url());
+  auto c = client();
+  const auto session = c.open_session("2025-11-25", {{"sampling", json::object()}});
+  auto call = start_call(session, McpClient::tool_call(11, "trigger-sampling-request", {{"prompt", "hello"}}));
+  std::optional<json> request;
+  while (auto message = call->next_message()) {
+    if (message->value("method", "") == "sampling/createMessage") {
+      request = *message;
+      break;
+    }
+  }
+  ASSERT_TRUE(request) << "the upstream's request came on the stream of the call that caused it";
+  const json answer = {{"jsonrpc", "2.0"},
+                       {"id", (*request)["id"]},
+                       {"result", {{"role", "assistant"}, {"content", {{"type", "text"}, {"text", "sampled!"}}}, {"model", "test"}}}};
+  EXPECT_EQ(c.post(answer, session).status, 202);
+  const auto result = read_response(*call, 11);
+  ASSERT_FALSE(result.is_null());
+  EXPECT_NE(result.dump().find("sampled!"), std::string::npos) << result.dump();
+}
+
+TEST_F(UpstreamGatewayTest, AnUpstreamThatIsDownAnswersClearlyAndFlipsReadiness) {
+  start("http://127.0.0.1:" + std::to_string(free_port()) + "/mcp");
+  auto c = client();
+  for (int i = 1; i <= 3; ++i) {
+    const auto reply = c.post(McpClient::initialize(i));
+    ASSERT_EQ(reply.status, 200);
+    const auto error = reply.response(i)["error"];
+    EXPECT_EQ(error["code"], -32603);
+    EXPECT_EQ(error["data"]["reason"], "upstream_unreachable");
+    EXPECT_NE(error["message"].get<std::string>().find("Connection refused"), std::string::npos) << error.dump();
+    EXPECT_TRUE(server_->wait_session_state(reply.header("Mcp-Session-Id"), SessionState::closed, 5s));
+  }
+  const auto ready = c.get("/readyz");
+  EXPECT_EQ(ready.status, 503);
+  EXPECT_NE(ready.body.find("3 failed contacts with the upstream MCP server in a row"), std::string::npos) << ready.body;
+  EXPECT_EQ(c.get("/healthz").status, 200);
+  EXPECT_EQ(server_->metrics().upstream_failures.load(), 3U);
+}
+
+TEST_F(UpstreamGatewayTest, OnlyConfiguredHeadersGoUpstreamAndTheClientsAuthorizationNever) {
+  FakeUpstream upstream;
+  start(upstream.url(), [](ServerConfig&, UpstreamGatewayOptions& options) { options.headers = {"X-Api-Key: k-123"}; });
+  auto c = client();
+  const HeaderList from_client = {{"Authorization", "Bearer client-token"}, {"X-Client-Secret", "s"}, {"Cookie", "c=1"}};
+  const auto reply = c.post(McpClient::initialize(1), {}, from_client);
+  ASSERT_EQ(reply.status, 200);
+  const auto session = reply.header("Mcp-Session-Id");
+  EXPECT_NE(session, "up-1");
+  EXPECT_EQ(c.post(McpClient::tool_call(2, "plain", json::object()), session, from_client).response(2)["result"], json({{"content", json::array()}}));
+  const auto seen = upstream.wait_for("POST", 2);
+  ASSERT_GE(seen.size(), 2U);
+  for (const auto& request : seen) {
+    EXPECT_EQ(request.headers.count("Authorization"), 0U);
+    EXPECT_EQ(request.headers.count("X-Client-Secret"), 0U);
+    EXPECT_EQ(request.headers.count("Cookie"), 0U);
+    EXPECT_EQ(request.headers.find("X-Api-Key")->second, "k-123");
+  }
+  EXPECT_EQ(seen.front().headers.count("Mcp-Session-Id"), 0U) << "initialize opens the upstream session";
+  const auto& call = seen.back();
+  EXPECT_EQ(call.headers.find("Mcp-Session-Id")->second, "up-1") << "the upstream's own id, never graceway's";
+  EXPECT_EQ(call.headers.find("MCP-Protocol-Version")->second, "2025-11-25");
+  EXPECT_EQ(call.body["method"], "tools/call");
+}
+
+TEST_F(UpstreamGatewayTest, AStreamTheUpstreamEndsAfterItsPrimingEventIsResumedWithLastEventId) {
+  FakeUpstream upstream;
+  start(upstream.url());
+  auto c = client();
+  const auto session = c.open_session();
+  const auto reply = c.post(McpClient::tool_call(7, "poll", json::object()), session);
+  ASSERT_EQ(reply.status, 200);
+  EXPECT_EQ(reply.response(7)["result"]["content"][0]["text"], "polled") << reply.body;
+  bool resumed = false;
+  for (const auto& request : upstream.seen()) {
+    const auto it = request.headers.find("Last-Event-ID");
+    if (request.method == "GET" && it != request.headers.end() && it->second == "e1") {
+      resumed = request.headers.find("Mcp-Session-Id")->second == "up-1";
+    }
+  }
+  EXPECT_TRUE(resumed) << "GET with Last-Event-ID e1 on the upstream session";
+  EXPECT_EQ(server_->metrics().upstream_stream_resumes.load(), 1U);
+}
+
+TEST_F(UpstreamGatewayTest, AnUpstream404EndsTheSessionSoTheClientReinitializes) {
+  FakeUpstream upstream;
+  start(upstream.url());
+  auto c = client();
+  const auto session = c.open_session();
+  const auto reply = c.post(McpClient::tool_call(4, "forget", json::object()), session);
+  const auto error = reply.response(4)["error"];
+  EXPECT_EQ(error["code"], -32603);
+  EXPECT_EQ(error["data"]["reason"], "upstream_session_gone");
+  ASSERT_TRUE(server_->wait_session_state(session, SessionState::closed, 5s));
+  EXPECT_EQ(c.post(McpClient::request(5, "tools/list"), session).status, 404);
+  EXPECT_EQ(server_->metrics().upstream_sessions_lost.load(), 1U);
+  EXPECT_TRUE(logs_.wait_for("session " + session + ": its MCP server no longer knows its upstream session"));
+  server_->shutdown();
+  EXPECT_EQ(server_->wait(), 0);
+  for (const auto& request : upstream.seen()) EXPECT_NE(request.method, "DELETE") << "nothing left upstream to delete";
+}
+
+TEST_F(UpstreamGatewayTest, ShutdownWithACallInFlightEndsItAndDeletesEveryUpstreamSession) {
+  auto& server = start(everything_->url(), [](ServerConfig& config, UpstreamGatewayOptions&) {
+    config.shutdown_timeout = 300ms;
+    config.drain_timeout = 300ms;
+  });
+  auto c = client();
+  const auto busy = c.open_session();
+  const auto idle = c.open_session();
+  auto call = start_call(busy, long_call(4, 30, 30));
+  auto first = call->next_message();
+  while (first && !first->contains("method")) first = call->next_message();
+  ASSERT_TRUE(first) << "the call runs upstream";
+  server.shutdown();
+  const auto answer = read_response(*call, 4);
+  ASSERT_FALSE(answer.is_null());
+  EXPECT_EQ(answer["error"]["code"], -32000);
+  EXPECT_EQ(server.wait(), 0);
+  EXPECT_EQ(logs_.count("upstream session ended (DELETE answered 200)"), 2U);
+  EXPECT_EQ(server.metrics().upstream_sessions.load(), 0);
+}
+
+}  // namespace
+}  // namespace graceway::test
