@@ -155,7 +155,11 @@ std::vector<std::string> validate(const UpstreamGatewayOptions& options) {
     problems.push_back("--upstream: " + why);
   }
   for (const auto& line : options.headers) {
-    if (!gateway::parse_header_line(line, why)) problems.push_back("--upstream-header '" + line + "' " + why);
+    if (!gateway::parse_header_line(line, why)) {
+      std::string problem = "--upstream-header '";
+      problem.append(line).append("' ").append(why);
+      problems.push_back(std::move(problem));
+    }
   }
   if (options.connect_timeout.count() <= 0) problems.emplace_back("--upstream-connect-timeout must be positive");
   if (options.idle_timeout.count() <= 0) problems.emplace_back("--upstream-idle-timeout must be positive");
@@ -388,7 +392,7 @@ struct UpstreamGateway::Impl {
   void on_head(const std::shared_ptr<Exchange>& ex) {
     if (ex->aborted) return;
     const auto& head = ex->parser->get();
-    ex->status = head.result_int();
+    ex->status = static_cast<int>(head.result_int());
     count_status(ex->status);
     const auto type = lower(view(head[http::field::content_type]));
     ex->sse = type.starts_with("text/event-stream");
@@ -535,7 +539,8 @@ struct UpstreamGateway::Impl {
                        link.session_id, key.empty() ? "null" : key);
           return;
         }
-        return answer(ex->link, it->second, message, std::move(value));
+        const auto call = it->second;  // a copy: settling erases the map entry
+        return answer(ex->link, call, message, std::move(value));
       }
       case jsonrpc::Kind::notification:
         if (!deliver(ex, value)) ++metrics.upstream_messages_undelivered;
@@ -563,8 +568,7 @@ struct UpstreamGateway::Impl {
     return session && session->notify(value);
   }
 
-  // `call` by value: settling erases the map entry a caller's reference would point into.
-  void answer(const std::shared_ptr<Link>& link, std::shared_ptr<Call> call, const jsonrpc::Message& message,
+  void answer(const std::shared_ptr<Link>& link, const std::shared_ptr<Call>& call, const jsonrpc::Message& message,
               json value) {
     bool end = false;
     if (call->initialize) {
@@ -583,7 +587,8 @@ struct UpstreamGateway::Impl {
     if (end) end_session(*link);
   }
 
-  void settle(Link& link, std::shared_ptr<Call> call, const json& value) {  // NOLINT(performance-unnecessary-value-param): see answer()
+  // `call` must not refer into link.calls, which this erases from.
+  void settle(Link& link, const std::shared_ptr<Call>& call, const json& value) {
     link.calls.erase(call->key);
     call->on_stop.reset();
     call->reply->complete(call->key, value);

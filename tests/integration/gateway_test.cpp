@@ -18,9 +18,7 @@
 #include <gtest/gtest.h>
 
 #include "graceway/server.hpp"
-#include "support/log_capture.hpp"
-#include "support/mcp_client.hpp"
-#include "support/test_server.hpp"
+#include "support/gateway_fixture.hpp"
 
 namespace graceway::test {
 namespace {
@@ -71,17 +69,11 @@ bool group_gone(pid_t pgid, std::chrono::milliseconds timeout = 5s) {
   return true;
 }
 
-class GatewayTest : public ::testing::Test {
+class GatewayTest : public GatewayFixture {
 protected:
   void SetUp() override {
     ASSERT_TRUE(std::filesystem::exists(kEverything) && std::filesystem::exists(kMemory))
         << "the MCP servers pinned in tests/e2e are not installed; run scripts/setup.sh --tests";
-  }
-
-  void TearDown() override {
-    server_.reset();
-    if (errors_expected_) return;
-    for (const auto& line : logs_.errors()) ADD_FAILURE() << "error logged: " << line.text;
   }
 
   Server& start(std::vector<std::string> command, const std::function<void(ServerConfig&, StdioGatewayOptions&)>& tweak = {}) {
@@ -92,12 +84,8 @@ protected:
     if (tweak) tweak(config, stdio);
     Server::Options options;
     options.stdio = std::move(stdio);
-    server_ = std::make_unique<Server>(config, ToolRegistry{}, std::move(options));
-    EXPECT_FALSE(server_->start());
-    return *server_;
+    return start_server(config, std::move(options));
   }
-
-  McpClient client() const { return McpClient(server_->port()); }
 
   // The child's pid (its process-group id too), from the line graceway logs when it starts it.
   pid_t child_pid(const std::string& session) {
@@ -108,22 +96,6 @@ protected:
     }
     return -1;
   }
-
-
-  std::unique_ptr<StreamClient> start_call(const std::string& session, const json& message) {
-    auto stream = std::make_unique<StreamClient>(server_->port());
-    EXPECT_TRUE(stream->post("/mcp", message, session));
-    EXPECT_EQ(stream->read_head(), 200);
-    return stream;
-  }
-
-  static json long_call(int id, int seconds, int steps) {
-    return McpClient::tool_call(id, "trigger-long-running-operation", {{"duration", seconds}, {"steps", steps}}, "p" + std::to_string(id));
-  }
-
-  LogCapture logs_;
-  bool errors_expected_ = false;
-  std::unique_ptr<Server> server_;
 };
 
 TEST_F(GatewayTest, TheClientSeesTheChildsInitializeAndTools) {
@@ -317,24 +289,7 @@ TEST_F(GatewayTest, StderrFloodsAndBadStdoutLinesAreCountedAndTheSessionWorks) {
 
 TEST_F(GatewayTest, ASamplingRequestFromTheChildIsAnsweredOnTheCallsStream) {
   start(everything());
-  auto c = client();
-  const auto session = c.open_session("2025-11-25", {{"sampling", json::object()}});
-  auto call = start_call(session, McpClient::tool_call(11, "trigger-sampling-request", {{"prompt", "hello"}}));
-  std::optional<json> request;
-  while (auto message = call->next_message()) {
-    if (message->value("method", "") == "sampling/createMessage") {
-      request = *message;
-      break;
-    }
-  }
-  ASSERT_TRUE(request) << "the child's request came on the stream of the call that caused it";
-  const json answer = {{"jsonrpc", "2.0"},
-                       {"id", (*request)["id"]},
-                       {"result", {{"role", "assistant"}, {"content", {{"type", "text"}, {"text", "sampled!"}}}, {"model", "test"}}}};
-  EXPECT_EQ(c.post(answer, session).status, 202);
-  const auto result = read_response(*call, 11);
-  ASSERT_FALSE(result.is_null());
-  EXPECT_NE(result.dump().find("sampled!"), std::string::npos) << result.dump();
+  expect_sampling_answered_on_the_calls_stream(client().open_session("2025-11-25", {{"sampling", json::object()}}));
 }
 
 TEST_F(GatewayTest, EachSessionHasItsOwnChildAndItsOwnFile) {

@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include <condition_variable>
-#include <iostream>
 #include <filesystem>
 #include <mutex>
 #include <thread>
@@ -18,11 +17,8 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
-#include "graceway/server.hpp"
-#include "support/log_capture.hpp"
-#include "support/mcp_client.hpp"
+#include "support/gateway_fixture.hpp"
 #include "support/process.hpp"
-#include "support/test_server.hpp"
 
 namespace graceway::test {
 namespace {
@@ -162,7 +158,7 @@ private:
   std::vector<Seen> seen_;
 };
 
-class UpstreamGatewayTest : public ::testing::Test {
+class UpstreamGatewayTest : public GatewayFixture {
 protected:
   static void SetUpTestSuite() {
     if (std::filesystem::exists(kEverything)) everything_ = new Everything();  // NOLINT(cppcoreguidelines-owning-memory)
@@ -177,15 +173,6 @@ protected:
         << "server-everything (pinned in tests/e2e) did not start; run scripts/setup.sh --tests";
   }
 
-  void TearDown() override {
-    server_.reset();
-    if (HasFailure()) {
-      for (const auto& line : logs_.lines()) std::cerr << "  log: " << line.text << '\n';
-    }
-    if (errors_expected_) return;
-    for (const auto& line : logs_.errors()) ADD_FAILURE() << "error logged: " << line.text;
-  }
-
   Server& start(const std::string& url, const std::function<void(ServerConfig&, UpstreamGatewayOptions&)>& tweak = {}) {
     auto config = test_config();
     UpstreamGatewayOptions upstream;
@@ -194,18 +181,7 @@ protected:
     if (tweak) tweak(config, upstream);
     Server::Options options;
     options.upstream = std::move(upstream);
-    server_ = std::make_unique<Server>(config, ToolRegistry{}, std::move(options));
-    EXPECT_FALSE(server_->start());
-    return *server_;
-  }
-
-  McpClient client() const { return McpClient(server_->port()); }
-
-  std::unique_ptr<StreamClient> start_call(const std::string& session, const json& message) {
-    auto stream = std::make_unique<StreamClient>(server_->port());
-    EXPECT_TRUE(stream->post("/mcp", message, session));
-    EXPECT_EQ(stream->read_head(), 200);
-    return stream;
+    return start_server(config, std::move(options));
   }
 
   // The upstream's own session id for `session`, from graceway's debug log.
@@ -218,14 +194,7 @@ protected:
     return {};
   }
 
-  static json long_call(int id, int seconds, int steps) {
-    return McpClient::tool_call(id, "trigger-long-running-operation", {{"duration", seconds}, {"steps", steps}}, "p" + std::to_string(id));
-  }
-
   static Everything* everything_;  // started once for the suite
-  LogCapture logs_;
-  bool errors_expected_ = false;
-  std::unique_ptr<Server> server_;
 };
 
 Everything* UpstreamGatewayTest::everything_ = nullptr;
@@ -309,24 +278,7 @@ TEST_F(UpstreamGatewayTest, AtTheDeadlineTheUpstreamIsToldToCancelThenGetsItsDel
 
 TEST_F(UpstreamGatewayTest, ASamplingRequestFromTheUpstreamIsAnsweredOnTheCallsStream) {
   start(everything_->url());
-  auto c = client();
-  const auto session = c.open_session("2025-11-25", {{"sampling", json::object()}});
-  auto call = start_call(session, McpClient::tool_call(11, "trigger-sampling-request", {{"prompt", "hello"}}));
-  std::optional<json> request;
-  while (auto message = call->next_message()) {
-    if (message->value("method", "") == "sampling/createMessage") {
-      request = *message;
-      break;
-    }
-  }
-  ASSERT_TRUE(request) << "the upstream's request came on the stream of the call that caused it";
-  const json answer = {{"jsonrpc", "2.0"},
-                       {"id", (*request)["id"]},
-                       {"result", {{"role", "assistant"}, {"content", {{"type", "text"}, {"text", "sampled!"}}}, {"model", "test"}}}};
-  EXPECT_EQ(c.post(answer, session).status, 202);
-  const auto result = read_response(*call, 11);
-  ASSERT_FALSE(result.is_null());
-  EXPECT_NE(result.dump().find("sampled!"), std::string::npos) << result.dump();
+  expect_sampling_answered_on_the_calls_stream(client().open_session("2025-11-25", {{"sampling", json::object()}}));
 }
 
 TEST_F(UpstreamGatewayTest, AnUpstreamThatIsDownAnswersClearlyAndFlipsReadiness) {
