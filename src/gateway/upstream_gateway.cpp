@@ -229,6 +229,10 @@ struct Call {
   std::unique_ptr<std::stop_callback<std::function<void()>>> on_stop;
   std::weak_ptr<Exchange> carrier;  // the exchange its stream comes on now
   int resumes_in_a_row = 0;
+  // Across the exchanges of its stream (the POST, then each resuming GET): where to resume from,
+  // and how long the upstream asked to wait first.
+  std::string last_event_id;
+  std::chrono::milliseconds retry{0};
 };
 
 struct Link;
@@ -450,16 +454,8 @@ struct UpstreamGateway::Impl {
 
   void read_body(const std::shared_ptr<Exchange>& ex) {
     if (ex->aborted) return;
+    if (ex->sse && !relay_decoded(ex, true)) return;  // paused (a waiter resumes here) or aborted
     if (ex->parser->is_done()) return body_done(ex);
-    // Flow control: the upstream's stream is read only as fast as the client takes the relay.
-    if (ex->sse && ex->call && ex->call->reply->streams() &&
-        !ex->call->reply->has_room_or_call([this, weak = std::weak_ptr<Exchange>(ex)] {
-          net::post(io, [this, weak] {
-            if (const auto e = weak.lock()) read_body(e);
-          });
-        })) {
-      return;
-    }
     auto& body = ex->parser->get().body();
     body.data = ex->chunk.data();
     body.size = ex->chunk.size();
@@ -470,26 +466,44 @@ struct UpstreamGateway::Impl {
       const auto got = ex->chunk.size() - ex->parser->get().body().size;
       if (got > 0 && !ex->aborted) take(ex, std::string_view(ex->chunk.data(), got));
       if (ex->aborted) return;
-      if (ec) return broken(ex, ec);
+      if (ec) {
+        if (ex->sse) relay_decoded(ex, false);  // what came before the break still counts
+        if (!ex->aborted) broken(ex, ec);
+        return;
+      }
       read_body(ex);
     });
   }
 
-  void take(const std::shared_ptr<Exchange>& ex, std::string_view bytes) {
-    if (ex->sse) {
-      ex->events.feed(bytes);
-      while (auto event = ex->events.next()) {
-        on_event(ex, *event);
-        if (ex->aborted) return;
+  // Relays the events decoded so far. Flow control: the upstream's stream is taken only as fast
+  // as the client takes the relay; with `flow_control`, false when the client's stream is full
+  // (its waiter calls read_body again) or the exchange was aborted.
+  bool relay_decoded(const std::shared_ptr<Exchange>& ex, bool flow_control) {
+    const auto waiter = [this, weak = std::weak_ptr<Exchange>(ex)] {
+      net::post(io, [this, weak] {
+        if (const auto e = weak.lock()) read_body(e);
+      });
+    };
+    for (;;) {
+      if (flow_control && ex->call && ex->call->reply->streams() && !ex->call->reply->has_room_or_call(waiter)) {
+        return false;
       }
-      if (ex->events.oversized() != ex->oversized_seen) {
-        ex->oversized_seen = ex->events.oversized();
-        ++metrics.upstream_messages_undelivered;
-        log()->warn("session {}: its MCP server sent an event over {} bytes; skipped", ex->link->session_id,
-                    options.max_message_bytes);
-      }
-      return;
+      auto event = ex->events.next();
+      if (!event) break;
+      on_event(ex, *event);
+      if (ex->aborted) return false;
     }
+    if (ex->events.oversized() != ex->oversized_seen) {
+      ex->oversized_seen = ex->events.oversized();
+      ++metrics.upstream_messages_undelivered;
+      log()->warn("session {}: its MCP server sent an event over {} bytes; skipped", ex->link->session_id,
+                  options.max_message_bytes);
+    }
+    return true;
+  }
+
+  void take(const std::shared_ptr<Exchange>& ex, std::string_view bytes) {
+    if (ex->sse) return ex->events.feed(bytes);  // relayed by relay_decoded()
     const auto limit = ex->status / 100 == 2 ? options.max_message_bytes : kErrorBodyBytes;
     if (ex->body.size() + bytes.size() > limit) {
       if (ex->status / 100 != 2) return;  // enough of an error page
@@ -509,6 +523,8 @@ struct UpstreamGateway::Impl {
       ex->link->listen_reconnects = 0;
     } else if (ex->call) {
       ex->call->resumes_in_a_row = 0;
+      if (!ex->events.last_event_id().empty()) ex->call->last_event_id = ex->events.last_event_id();
+      if (ex->retry.count() > 0) ex->call->retry = ex->retry;
     }
     if (event.data.empty()) return;  // a priming event: an id to resume from, nothing to relay
     auto value = parse_server_message(event.data);
@@ -584,6 +600,8 @@ struct UpstreamGateway::Impl {
       }
     }
     settle(*link, call, value);
+    // The answer is the last thing its stream carries: its connection is done.
+    if (const auto carrier = call->carrier.lock()) abort(carrier);
     if (end) end_session(*link);
   }
 
@@ -597,6 +615,11 @@ struct UpstreamGateway::Impl {
 
   void fail_call(const std::shared_ptr<Exchange>& ex, const std::string& why, const json& data) {
     auto call = ex->call;
+    // A request the upstream took (or may have) and graceway gives up on: it is told, so the
+    // work does not run on for nobody. Cancellations go out before the connection is dropped.
+    if (call && ex->link->calls.contains(call->key) && ex->connected && (ex->status == 0 || ex->status / 100 == 2)) {
+      cancel_upstream(ex->link, *call, "graceway gave up waiting for its answer");
+    }
     abort(ex);
     if (!call || !ex->link->calls.contains(call->key)) return;
     log()->warn("session {}: request {} failed: its MCP server {}", ex->link->session_id, call->key, why);
@@ -646,19 +669,20 @@ struct UpstreamGateway::Impl {
   void stream_ended(const std::shared_ptr<Exchange>& ex) {
     const auto call = ex->call;
     auto link = ex->link;
-    const auto last = ex->events.last_event_id();
     done(ex);
     if (!link->calls.contains(call->key)) return;
+    const auto last = call->last_event_id;
     if (!ex->sse || last.empty() || link->closing || ++call->resumes_in_a_row > kMaxResumes) {
       log()->warn("session {}: request {} failed: its MCP server ended the stream without answering", link->session_id,
                   call->key);
+      cancel_upstream(link, *call, "graceway gave up waiting for its answer");
       settle(*link, call,
              error_response(errc::server_failed, call->id, "it ended the response without answering",
                             {{"reason", "upstream_stream_ended"}}));
       if (call->initialize) end_session(*link);
       return;
     }
-    const auto wait = ex->retry.count() > 0 ? ex->retry : kDefaultRetry;
+    const auto wait = call->retry.count() > 0 ? call->retry : kDefaultRetry;
     log()->debug("session {}: the upstream stream of request {} ended before its answer; resuming after event {} in {}",
                  link->session_id, call->key, last, format_duration(wait));
     auto timer = std::make_shared<net::steady_timer>(io, wait);
@@ -668,7 +692,6 @@ struct UpstreamGateway::Impl {
       auto next = begin(link, Purpose::resume, http::verb::get, {}, last);
       next->call = call;
       call->carrier = next;
-      maybe_delete(link);
     });
   }
 
@@ -779,15 +802,20 @@ struct UpstreamGateway::Impl {
     const char* reason = !session || session->state() == SessionState::closed ? "the session's drain window ended"
                                                                                : "the client cancelled or left";
     settle(*link, call, error_response(errc::request_cancelled, call->id));
+    // The cancellation is queued before the connection drops, so the session's DELETE (which
+    // waits for every exchange) cannot overtake it.
+    cancel_upstream(link, *call, reason);
     if (const auto carrier = call->carrier.lock()) abort(carrier);
-    if (call->initialize) {
-      end_session(*link);  // initialize is never cancelled; a session without it cannot go on
-      return;
-    }
-    send_message(link, jsonrpc::make_notification("notifications/cancelled", {{"requestId", jsonrpc::to_json(call->id)}, {"reason", reason}}),
+    if (call->initialize) end_session(*link);  // a session whose initialize never finished cannot go on
+  }
+
+  // notifications/cancelled upstream for `call` (never for initialize, which is not cancelled).
+  void cancel_upstream(const std::shared_ptr<Link>& link, const Call& call, const char* reason) {
+    if (call.initialize || link->deleting) return;
+    send_message(link, jsonrpc::make_notification("notifications/cancelled", {{"requestId", jsonrpc::to_json(call.id)}, {"reason", reason}}),
                  "notifications/cancelled");
     log()->debug("session {}: request {} stopped; its MCP server was sent notifications/cancelled ({})", link->session_id,
-                 key, reason);
+                 call.key, reason);
   }
 
   void send_message(const std::shared_ptr<Link>& link, const json& message, std::string method, bool opens_listener = false) {
@@ -821,11 +849,11 @@ struct UpstreamGateway::Impl {
   // The messages still going out (those cancellations) go first, then the DELETE, bounded.
   void close_link(const std::shared_ptr<Link>& link) {
     if (std::exchange(link->closing, true)) return;
+    link->listen_timer.cancel();
+    if (link->listener) abort(link->listener);
     std::vector<std::string> left;
     for (const auto& [key, call] : link->calls) left.push_back(key);
     for (const auto& key : left) call_stopped(link, key);
-    link->listen_timer.cancel();
-    if (link->listener) abort(link->listener);
     link->close_timer.expires_after(options.delete_timeout);
     link->close_timer.async_wait([this, link](const error_code& ec) {
       if (ec || link->deleting) return;
@@ -870,8 +898,17 @@ struct UpstreamGateway::Impl {
   }
 
   void release(const std::shared_ptr<Link>& link) {
+    link->closing = true;  // a request or message posted from now on is refused at once
+    link->deleting = true;
     link->close_timer.cancel();
     link->listen_timer.cancel();
+    auto left = std::move(link->calls);  // only at stop(): answered, never left hanging
+    link->calls.clear();
+    for (const auto& [key, call] : left) {
+      call->on_stop.reset();
+      call->reply->complete(key, error_response(errc::server_draining, call->id));
+      call->guard.release();
+    }
     abort_all(*link);
     {
       std::lock_guard lock(mu);
@@ -917,7 +954,9 @@ void UpstreamGateway::stop(std::chrono::steady_clock::time_point deadline) {
       s.release(link);
     }
     s.work.reset();
-    s.io.stop();
+    // Handlers queued before this one (a request posted at the last moment) run first, and find
+    // their sessions closed; only then does the loop stop.
+    net::post(s.io, [&s] { s.io.stop(); });
   });
   s.thread.join();
 }

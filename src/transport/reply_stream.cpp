@@ -225,16 +225,16 @@ void ReplyStream::close() {
 
 bool ReplyStream::cut() {
   std::function<void()> w;
-  std::function<void()> resume;
+  std::vector<std::function<void()>> resume;
   {
     std::lock_guard lock(mu_);
     if (!log_ || gone_ || cut_ || ended_locked()) return false;
     cut_ = true;
     w = wake_locked();
-    resume = std::exchange(room_waiter_, nullptr);
+    resume = std::exchange(room_waiters_, {});
   }
   notify(w);
-  if (resume) resume();
+  for (const auto& r : resume) r();
   return true;
 }
 
@@ -245,7 +245,7 @@ bool ReplyStream::has_room_or_call(std::function<void()> resume) {
   if (format_ == Format::json || gone_ || cut_ || successor_ || ended_locked() || queued_notifications_ * 2 < max_queued_) {
     return true;
   }
-  room_waiter_ = std::move(resume);
+  room_waiters_.push_back(std::move(resume));
   return false;
 }
 
@@ -253,7 +253,7 @@ bool ReplyStream::resume_into(const std::shared_ptr<ReplyStream>& successor, std
   std::function<void(std::vector<std::string>)> callback;
   std::vector<std::string> unanswered;
   std::function<void()> w;
-  std::function<void()> resume;
+  std::vector<std::function<void()>> resume;
   {
     std::lock_guard lock(mu_);
     if (!log_) return false;
@@ -275,10 +275,10 @@ bool ReplyStream::resume_into(const std::shared_ptr<ReplyStream>& successor, std
       callback = std::move(on_gone_);
     }
     w = wake_locked();
-    resume = std::exchange(room_waiter_, nullptr);
+    resume = std::exchange(room_waiters_, {});
   }
   notify(w);
-  if (resume) resume();
+  for (const auto& r : resume) r();
   if (callback) callback(std::move(unanswered));
   return true;
 }
@@ -350,9 +350,9 @@ ReplyStream::Next ReplyStream::next(std::chrono::milliseconds wait, std::string&
     for (auto& event : queued_) out += event;
     queued_.clear();
     queued_notifications_ = 0;
-    const auto resume = std::exchange(room_waiter_, nullptr);
+    const auto resume = std::exchange(room_waiters_, {});
     lock.unlock();
-    if (resume) resume();
+    for (const auto& r : resume) r();
     return Next::data;
   }
   if (cut_) {
@@ -376,7 +376,7 @@ void ReplyStream::mark_gone() {
   std::function<void(std::vector<std::string>)> callback;
   std::vector<std::string> unanswered;
   std::function<void()> w;
-  std::function<void()> resume;
+  std::vector<std::function<void()>> resume;
   {
     std::lock_guard lock(mu_);
     if (gone_) return;
@@ -389,10 +389,10 @@ void ReplyStream::mark_gone() {
     unanswered.assign(pending_.begin(), pending_.end());
     callback = std::move(on_gone_);
     w = wake_locked();
-    resume = std::exchange(room_waiter_, nullptr);
+    resume = std::exchange(room_waiters_, {});
   }
   notify(w);
-  if (resume) resume();
+  for (const auto& r : resume) r();
   if (callback) callback(std::move(unanswered));
 }
 

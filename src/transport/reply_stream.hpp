@@ -145,7 +145,9 @@ private:
   bool end_reported_ = false;
   std::function<void(std::vector<std::string>)> on_gone_;
   std::function<void()> waker_;                // set by an event-loop consumer
-  std::function<void()> room_waiter_;          // a relaying producer paused by has_room_or_call()
+  // Relaying producers paused by has_room_or_call() (one per upstream stream a batch relays);
+  // bounded by the requests the response carries.
+  std::vector<std::function<void()>> room_waiters_;
   bool consumer_waiting_ = false;              // the consumer found nothing and waits for the waker
   // Resumability (set up before serving; then under mu_).
   std::shared_ptr<EventLog> log_;              // null: not resumable

@@ -229,6 +229,10 @@ TEST_F(UpstreamGatewayTest, TheClientSeesTheUpstreamsInitializeToolsAndProgressU
   EXPECT_EQ(before.back()["params"]["progressToken"], "p3");
   EXPECT_GE(server_->metrics().upstream_responses[1].load(), 4U) << "2xx answers are counted";
   EXPECT_EQ(server_->metrics().upstream_sessions.load(), 1);
+  const auto metrics = c.get("/metrics").body;
+  EXPECT_NE(metrics.find("\ngraceway_upstream_sessions 1\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("\ngraceway_upstream_responses_total{status=\"2xx\"} "), std::string::npos);
+  EXPECT_NE(metrics.find("\ngraceway_upstream_responses_total{status=\"5xx\"} 0\n"), std::string::npos);
 }
 
 TEST_F(UpstreamGatewayTest, DeleteWhileALongCallRunsDeliversItThen503Then404AndOnlyThenTheUpstreamGetsDelete) {

@@ -162,10 +162,11 @@ TEST(ReplyStreamTest, ARelayIsHeldBackAtHalfTheBoundAndResumedWhenTheClientTakes
   EXPECT_TRUE(s.has_room_or_call([&] { ++resumed; })) << "one of four waits: room";
   EXPECT_TRUE(s.push(note(2)));
   EXPECT_FALSE(s.has_room_or_call([&] { ++resumed; })) << "two of four wait: the relay pauses";
+  EXPECT_FALSE(s.has_room_or_call([&] { ++resumed; })) << "a second relay (a batch) pauses too";
   EXPECT_EQ(resumed, 0);
   std::string out;
   EXPECT_EQ(s.next(0ms, out), ReplyStream::Next::data);
-  EXPECT_EQ(resumed, 1) << "taking the queue resumes the relay, once";
+  EXPECT_EQ(resumed, 2) << "taking the queue resumes each relay, once";
   EXPECT_TRUE(s.has_room_or_call([&] { ++resumed; }));
   EXPECT_EQ(m.dropped_writes.load(), 0U) << "held back, nothing was dropped";
 }
