@@ -101,12 +101,7 @@ protected:
 TEST_F(GatewayTest, TheClientSeesTheChildsInitializeAndTools) {
   start(everything());
   auto c = client();
-  const auto reply = c.post(McpClient::initialize(1, "2025-06-18"));
-  ASSERT_EQ(reply.status, 200);
-  const auto result = reply.response(1)["result"];
-  EXPECT_EQ(result["protocolVersion"], "2025-06-18") << "the child negotiated it";
-  EXPECT_EQ(result["serverInfo"]["name"], "mcp-servers/everything");
-  const auto session = reply.header("Mcp-Session-Id");
+  const auto session = expect_everythings_initialize(c);
   ASSERT_FALSE(session.empty());
   ASSERT_EQ(c.post(McpClient::notification("notifications/initialized"), session,
                    {{"MCP-Protocol-Version", "2025-06-18"}}).status, 202);

@@ -59,9 +59,18 @@ private:
 };
 
 // An upstream written for the cases server-everything has no switch for. Every request it gets is
-// recorded. initialize opens session "up-1"; tools/call of "poll" answers with a priming event
-// (id e1, retry 20 ms) and ends the stream, and a GET with Last-Event-ID e1 then carries the
-// result; tools/call of "forget" answers 404; a GET without Last-Event-ID is refused with 405.
+// recorded. initialize opens session "up-1" (with the version asked for, or `answer_version`).
+// tools/call answers by the tool's name:
+//   poll    a priming event (id e1, retry 20 ms), then the stream ends; a GET with Last-Event-ID
+//           e1 carries the result
+//   forget  404 (the session is gone)
+//   refuse  400 with a JSON-RPC error;  boom  500 with an HTML page;  accept  202 and no answer
+//   cut     an SSE log message without an event id, then the stream ends unanswered
+//   batch   a JSON array: a progress notification and the result
+//   big     a 4 KiB result
+//   ask     an SSE stream: sampling/createMessage (id "s1"), then the result
+// A GET without Last-Event-ID is refused with 405, unless `serve_get` is set: then, once
+// release_get() has been called, it carries one list_changed event (id g1, retry 20 ms) and ends.
 class FakeUpstream {
 public:
   struct Seen {
@@ -84,7 +93,7 @@ public:
         response.set_content(json{{"jsonrpc", "2.0"},
                                   {"id", body["id"]},
                                   {"result",
-                                   {{"protocolVersion", body["params"]["protocolVersion"]},
+                                   {{"protocolVersion", answer_version.empty() ? body["params"]["protocolVersion"] : json(answer_version)},
                                     {"capabilities", {{"tools", json::object()}}},
                                     {"serverInfo", {{"name", "fake-upstream"}, {"version", "1"}}}}}}
                                  .dump(),
@@ -102,12 +111,44 @@ public:
         response.set_content("id: e1\nretry: 20\ndata: \n\n", "text/event-stream");
         return;
       }
-      response.set_content(json{{"jsonrpc", "2.0"}, {"id", body["id"]}, {"result", {{"content", json::array()}}}}.dump(),
-                           "application/json");
+      const json result = {{"jsonrpc", "2.0"}, {"id", body["id"]}, {"result", {{"content", json::array()}}}};
+      if (tool == "refuse") {
+        response.status = 400;
+        response.set_content(R"({"jsonrpc":"2.0","id":null,"error":{"code":-32602,"message":"Unknown tool: refuse"}})",
+                             "application/json");
+      } else if (tool == "boom") {
+        response.status = 500;
+        response.set_content("<h1>oops</h1>", "text/html");
+      } else if (tool == "accept") {
+        response.status = 202;
+      } else if (tool == "cut") {
+        const json log = {{"jsonrpc", "2.0"}, {"method", "notifications/message"}, {"params", {{"level", "info"}, {"data", "working"}}}};
+        response.set_content("data: " + log.dump() + "\n\n", "text/event-stream");
+      } else if (tool == "batch") {
+        const json progress = {{"jsonrpc", "2.0"}, {"method", "notifications/progress"}, {"params", {{"progressToken", "t"}, {"progress", 1}}}};
+        response.set_content(json::array({progress, result}).dump(), "application/json");
+      } else if (tool == "big") {
+        response.set_content(json{{"jsonrpc", "2.0"}, {"id", body["id"]}, {"result", {{"text", std::string(4096, 'x')}}}}.dump(),
+                             "application/json");
+      } else if (tool == "ask") {
+        const json ask = {{"jsonrpc", "2.0"}, {"id", "s1"}, {"method", "sampling/createMessage"}, {"params", {{"messages", json::array()}, {"maxTokens", 1}}}};
+        response.set_content("data: " + ask.dump() + "\n\ndata: " + result.dump() + "\n\n", "text/event-stream");
+      } else {
+        response.set_content(result.dump(), "application/json");
+      }
+      return;
     });
     server_.Get("/mcp", [this](const httplib::Request& request, httplib::Response& response) {
       record(request, nullptr);
-      if (request.get_header_value("Last-Event-ID") != "e1") {
+      const auto last = request.get_header_value("Last-Event-ID");
+      if (last.empty() && serve_get) {
+        std::unique_lock lock(mu_);
+        get_cv_.wait_for(lock, 10s, [&] { return get_released_; });
+        const json changed = {{"jsonrpc", "2.0"}, {"method", "notifications/tools/list_changed"}};
+        response.set_content("id: g1\nretry: 20\ndata: " + changed.dump() + "\n\n", "text/event-stream");
+        return;
+      }
+      if (last != "e1") {
         response.status = 405;
         return;
       }
@@ -120,6 +161,7 @@ public:
     // bind_to_any_port() listens already: a connection made before the thread accepts waits in the backlog.
   }
   ~FakeUpstream() {
+    release_get();
     server_.stop();
     thread_.join();
   }
@@ -128,6 +170,18 @@ public:
 
   [[nodiscard]] std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/mcp"; }
 
+  void release_get() {
+    {
+      std::lock_guard lock(mu_);
+      get_released_ = true;
+    }
+    get_cv_.notify_all();
+  }
+
+  // Set before the first request.
+  std::string answer_version;  // empty: the version the client asked for
+  bool serve_get = false;
+
   // Waits until `count` requests with this HTTP method have come; all requests seen by then.
   std::vector<Seen> wait_for(const std::string& method, std::size_t count = 1) {
     std::unique_lock lock(mu_);
@@ -135,6 +189,11 @@ public:
       return static_cast<std::size_t>(std::count_if(seen_.begin(), seen_.end(), [&](const Seen& s) { return s.method == method; })) >= count;
     });
     return seen_;
+  }
+  // Waits until a request `match`es; false after 10 s.
+  bool wait_until(const std::function<bool(const Seen&)>& match) {
+    std::unique_lock lock(mu_);
+    return seen_cv_.wait_for(lock, 10s, [&] { return std::any_of(seen_.begin(), seen_.end(), match); });
   }
   std::vector<Seen> seen() {
     std::lock_guard lock(mu_);
@@ -153,10 +212,20 @@ private:
   httplib::Server server_;
   std::uint16_t port_ = 0;
   std::thread thread_;  // runs server_; joined by the destructor
-  std::mutex mu_;       // guards seen_
+  std::mutex mu_;       // guards seen_ and get_released_
   std::condition_variable seen_cv_;
+  std::condition_variable get_cv_;
   std::vector<Seen> seen_;
+  bool get_released_ = false;
 };
+
+// True once the upstream has been sent notifications/cancelled for request `id`.
+bool cancelled_upstream(FakeUpstream& upstream, const json& id) {
+  return upstream.wait_until([&](const FakeUpstream::Seen& request) {
+    return request.body.is_object() && request.body.value("method", "") == "notifications/cancelled" &&
+           request.body["params"]["requestId"] == id;
+  });
+}
 
 class UpstreamGatewayTest : public GatewayFixture {
 protected:
@@ -202,12 +271,7 @@ Everything* UpstreamGatewayTest::everything_ = nullptr;
 TEST_F(UpstreamGatewayTest, TheClientSeesTheUpstreamsInitializeToolsAndProgressUnderIdsOfGracewaysOwn) {
   start(everything_->url());
   auto c = client();
-  const auto reply = c.post(McpClient::initialize(1, "2025-06-18"));
-  ASSERT_EQ(reply.status, 200);
-  const auto result = reply.response(1)["result"];
-  EXPECT_EQ(result["protocolVersion"], "2025-06-18") << "the upstream negotiated it";
-  EXPECT_EQ(result["serverInfo"]["name"], "mcp-servers/everything");
-  const auto session = reply.header("Mcp-Session-Id");
+  const auto session = expect_everythings_initialize(c);
   ASSERT_FALSE(session.empty());
   const auto upstream = upstream_session(session);
   ASSERT_FALSE(upstream.empty());
@@ -385,6 +449,102 @@ TEST_F(UpstreamGatewayTest, ShutdownWithACallInFlightEndsItAndDeletesEveryUpstre
   EXPECT_EQ(server.wait(), 0);
   EXPECT_EQ(logs_.count("upstream session ended (DELETE answered 200)"), 2U);
   EXPECT_EQ(server.metrics().upstream_sessions.load(), 0);
+}
+
+}  // namespace
+}  // namespace graceway::test
+
+namespace graceway::test {
+namespace {
+
+TEST_F(UpstreamGatewayTest, UpstreamErrorsReachTheClientAsJsonRpcErrorsAndTheSessionGoesOn) {
+  FakeUpstream upstream;
+  start(upstream.url());
+  auto c = client();
+  const auto session = c.open_session();
+  const auto refused = c.post(McpClient::tool_call(2, "refuse", json::object()), session).response(2);
+  EXPECT_EQ(refused["error"]["code"], -32602) << "the upstream's own error, with the request's id: " << refused.dump();
+  EXPECT_EQ(refused["error"]["message"], "Unknown tool: refuse");
+  const auto boom = c.post(McpClient::tool_call(3, "boom", json::object()), session).response(3);
+  EXPECT_EQ(boom["error"]["code"], -32603);
+  EXPECT_EQ(boom["error"]["data"], json({{"reason", "upstream_status"}, {"status", 500}}));
+  const auto accepted = c.post(McpClient::tool_call(4, "accept", json::object()), session).response(4);
+  EXPECT_EQ(accepted["error"]["data"]["reason"], "upstream_no_answer");
+  EXPECT_EQ(c.post(McpClient::tool_call(5, "plain", json::object()), session).response(5)["result"],
+            json({{"content", json::array()}}))
+      << "the session goes on";
+  EXPECT_GE(server_->metrics().upstream_responses[3].load(), 1U);
+  EXPECT_GE(server_->metrics().upstream_responses[4].load(), 1U);
+}
+
+TEST_F(UpstreamGatewayTest, AStreamWithoutEventIdsThatEndsUnansweredFailsItsRequestAndIsCancelledUpstream) {
+  FakeUpstream upstream;
+  start(upstream.url());
+  auto c = client();
+  const auto session = c.open_session();
+  const auto reply = c.post(McpClient::tool_call(3, "cut", json::object()), session);
+  ASSERT_EQ(reply.messages.size(), 2U) << reply.body;
+  EXPECT_EQ(reply.messages.front()["method"], "notifications/message") << "what came first is relayed";
+  EXPECT_EQ(reply.response(3)["error"]["data"]["reason"], "upstream_stream_ended");
+  EXPECT_TRUE(cancelled_upstream(upstream, 3)) << "the upstream is told its work is not wanted";
+}
+
+TEST_F(UpstreamGatewayTest, ABatchAnswerIsRelayedAndAnOversizedOneFailsAndIsCancelled) {
+  FakeUpstream upstream;
+  start(upstream.url(), [](ServerConfig&, UpstreamGatewayOptions& options) { options.max_message_bytes = 1024; });
+  auto c = client();
+  const auto session = c.open_session();
+  const auto batch = c.post(McpClient::tool_call(4, "batch", json::object(), "t"), session);
+  EXPECT_EQ(batch.response(4)["result"], json({{"content", json::array()}})) << batch.body;
+  const auto big = c.post(McpClient::tool_call(5, "big", json::object()), session).response(5);
+  EXPECT_EQ(big["error"]["data"]["reason"], "upstream_answer_too_large") << big.dump();
+  EXPECT_TRUE(cancelled_upstream(upstream, 5));
+}
+
+TEST_F(UpstreamGatewayTest, AServerRequestNoClientStreamCanCarryIsAnsweredUpstreamAtOnce) {
+  FakeUpstream upstream;
+  start(upstream.url());
+  auto c = client();
+  const auto session = c.open_session();
+  // A JSON-mode client: its response is one body, which cannot carry the upstream's request.
+  const auto reply = c.post(McpClient::tool_call(6, "ask", json::object()), session, {{"Accept", "application/json"}});
+  ASSERT_EQ(reply.status, 200);
+  EXPECT_EQ(reply.response(6)["result"], json({{"content", json::array()}}));
+  EXPECT_TRUE(upstream.wait_until([](const FakeUpstream::Seen& request) {
+    return request.body.is_object() && request.body.value("id", json()) == "s1" && request.body["error"]["code"] == -32603;
+  })) << "sampling/createMessage answered -32603 upstream";
+  EXPECT_GE(server_->metrics().upstream_messages_undelivered.load(), 1U);
+}
+
+TEST_F(UpstreamGatewayTest, TheUpstreamGetStreamReachesTheClientsAndIsReopenedFromItsLastEventId) {
+  FakeUpstream upstream;
+  upstream.serve_get = true;
+  start(upstream.url());
+  auto c = client();
+  const auto session = c.open_session();
+  StreamClient get(server_->port());
+  ASSERT_TRUE(get.send("GET", "/mcp", {{"Accept", "text/event-stream"}, {"Mcp-Session-Id", session}}));
+  ASSERT_EQ(get.read_head(), 200);  // attached: the upstream's event now has a stream to go to
+  upstream.release_get();
+  const auto message = get.next_message();
+  ASSERT_TRUE(message);
+  EXPECT_EQ((*message)["method"], "notifications/tools/list_changed");
+  EXPECT_TRUE(upstream.wait_until([](const FakeUpstream::Seen& request) {
+    const auto it = request.headers.find("Last-Event-ID");
+    return request.method == "GET" && it != request.headers.end() && it->second == "g1";
+  })) << "the upstream GET stream is reopened with Last-Event-ID g1";
+}
+
+TEST_F(UpstreamGatewayTest, AnInitializeAnsweredWithAVersionGracewayDoesNotServeClosesTheSession) {
+  FakeUpstream upstream;
+  upstream.answer_version = "1999-01-01";
+  start(upstream.url());
+  auto c = client();
+  const auto reply = c.post(McpClient::initialize(1));
+  const auto error = reply.response(1)["error"];
+  EXPECT_EQ(error["code"], -32603);
+  EXPECT_NE(error["message"].get<std::string>().find("1999-01-01"), std::string::npos) << error.dump();
+  EXPECT_TRUE(server_->wait_session_state(reply.header("Mcp-Session-Id"), SessionState::closed, 5s));
 }
 
 }  // namespace

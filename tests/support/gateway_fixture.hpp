@@ -49,6 +49,17 @@ protected:
                                 "p" + std::to_string(id));
   }
 
+  // The client's initialize at 2025-06-18, answered by server-everything behind the gateway (its
+  // version and serverInfo, graceway's session id); returns that id, empty on failure.
+  std::string expect_everythings_initialize(McpClient& c) {
+    const auto reply = c.post(McpClient::initialize(1, "2025-06-18"));
+    EXPECT_EQ(reply.status, 200);
+    const auto result = reply.response(1)["result"];
+    EXPECT_EQ(result["protocolVersion"], "2025-06-18") << "the server behind the gateway negotiated it";
+    EXPECT_EQ(result["serverInfo"]["name"], "mcp-servers/everything");
+    return reply.header("Mcp-Session-Id");
+  }
+
   // server-everything's trigger-sampling-request on a session that declared sampling: its
   // sampling/createMessage must come on the call's own stream; the client answers it, and the
   // call's result must carry the answer.
