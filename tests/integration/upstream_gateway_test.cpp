@@ -71,6 +71,13 @@ private:
 //   ask     an SSE stream: sampling/createMessage (id "s1"), then the result
 // A GET without Last-Event-ID is refused with 405, unless `serve_get` is set: then, once
 // release_get() has been called, it carries one list_changed event (id g1, retry 20 ms) and ends.
+// Given to the constructor, before its server thread starts, which is all that orders it before
+// the handlers' reads: they run on httplib's threads, reached through the kernel's sockets only.
+struct FakeUpstreamBehaviour {
+  std::string answer_version;  // empty: the version the client asked for
+  bool serve_get = false;
+};
+
 class FakeUpstream {
 public:
   struct Seen {
@@ -79,7 +86,7 @@ public:
     json body;
   };
 
-  FakeUpstream() {
+  explicit FakeUpstream(FakeUpstreamBehaviour behaviour = {}) : answer_version(std::move(behaviour.answer_version)), serve_get(behaviour.serve_get) {
     server_.Post("/mcp", [this](const httplib::Request& request, httplib::Response& response) {
       const auto body = json::parse(request.body, nullptr, false);
       record(request, body);
@@ -178,9 +185,8 @@ public:
     get_cv_.notify_all();
   }
 
-  // Set before the first request.
-  std::string answer_version;  // empty: the version the client asked for
-  bool serve_get = false;
+  const std::string answer_version;
+  const bool serve_get;
 
   // Waits until `count` requests with this HTTP method have come; all requests seen by then.
   std::vector<Seen> wait_for(const std::string& method, std::size_t count = 1) {
@@ -518,8 +524,7 @@ TEST_F(UpstreamGatewayTest, AServerRequestNoClientStreamCanCarryIsAnsweredUpstre
 }
 
 TEST_F(UpstreamGatewayTest, TheUpstreamGetStreamReachesTheClientsAndIsReopenedFromItsLastEventId) {
-  FakeUpstream upstream;
-  upstream.serve_get = true;
+  FakeUpstream upstream({.answer_version = {}, .serve_get = true});
   start(upstream.url());
   auto c = client();
   const auto session = c.open_session();
@@ -537,8 +542,7 @@ TEST_F(UpstreamGatewayTest, TheUpstreamGetStreamReachesTheClientsAndIsReopenedFr
 }
 
 TEST_F(UpstreamGatewayTest, AnInitializeAnsweredWithAVersionGracewayDoesNotServeClosesTheSession) {
-  FakeUpstream upstream;
-  upstream.answer_version = "1999-01-01";
+  FakeUpstream upstream({.answer_version = "1999-01-01", .serve_get = false});
   start(upstream.url());
   auto c = client();
   const auto reply = c.post(McpClient::initialize(1));
