@@ -207,7 +207,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                             .query = {},
                             .headers = headers,
                             .body = verb == Verb::post ? body : std::string_view{},
-                            .remote = "fuzz"};
+                            .remote = "fuzz",
+                            .peer = "127.0.0.1",
+                            .wake = {}};
   auto answer = world.endpoint.handle(request);
   check_answer(answer);
 

@@ -3,6 +3,7 @@
 # already installed are left alone, and apt is not touched when nothing is missing.
 #   scripts/setup.sh           build dependencies (Debian packages)
 #   scripts/setup.sh --tests   also GoogleTest, gcovr, clang 14 with libFuzzer and clang-tidy,
+#                              Chromium (the browser CORS test),
 #                              Node.js/npm when absent, and the pinned npm packages of the test
 #                              suite: the TypeScript SDK (tests/e2e/package-lock.json) and the MCP
 #                              conformance suite with the Node 22 binary it runs on, from npm
@@ -26,7 +27,7 @@ done
 packages=(cmake g++ make pkg-config
           libcpp-httplib-dev nlohmann-json3-dev libboost-dev libspdlog-dev libcli11-dev libssl-dev)
 if [ "$with_tests" = 1 ]; then
-  packages+=(libgtest-dev gcovr clang-14 libclang-rt-14-dev clang-tidy-14 openssl)
+  packages+=(libgtest-dev gcovr clang-14 libclang-rt-14-dev clang-tidy-14 openssl chromium)
 fi
 if [ "$with_bench" = 1 ]; then
   packages+=(nginx-light wrk curl python3)

@@ -2,20 +2,26 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <list>
+#include <optional>
 #include <string>
 #include <utility>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include "graceway/auth_options.hpp"
 #include "graceway/config.hpp"
 #include "graceway/conformance_tools.hpp"
 #include "graceway/demo_tools.hpp"
 #include "graceway/duration.hpp"
 #include "graceway/http_options.hpp"
 #include "graceway/logging.hpp"
+#include "graceway/rate_limit_options.hpp"
 #include "graceway/server.hpp"
 #include "graceway/stdio_gateway.hpp"
 #include "graceway/upstream_gateway.hpp"
@@ -57,9 +63,45 @@ constexpr std::pair<const char*, const char*> kRemovedFlags[] = {
     {"--http-read-timeout", "use --http-header-timeout and --http-body-timeout"},
 };
 
+std::optional<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string trim_line_end(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ' || text.back() == '\t')) {
+    text.pop_back();
+  }
+  return text;
+}
+
+// graceway hash-key NAME: the key from stdin, the key file's line for it on stdout.
+int hash_key(int argc, char** argv) {
+  if (argc != 3 || std::string_view(argv[2]).empty() ||
+      std::string_view(argv[2]).find_first_of(" \t#") != std::string_view::npos) {
+    std::cerr << "usage: graceway hash-key NAME < key   (prints the --api-keys line for the key read from stdin;\n"
+                 "       NAME is the principal, without spaces or '#')\n";
+    return 2;
+  }
+  std::string key;
+  std::getline(std::cin, key);
+  key = trim_line_end(key);
+  if (key.size() < 16) {
+    std::cerr << "graceway hash-key: the key on stdin must have 16 characters at least (make one with\n"
+                 "  head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')\n";
+    return 2;
+  }
+  std::cout << graceway::api_key_line(argv[2], key) << '\n';
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::string_view(argv[1]) == "hash-key") return hash_key(argc, argv);
   graceway::ServerConfig config;
   graceway::HttpOptions http;
   std::string max_header = std::to_string(http.max_header_bytes);
@@ -77,6 +119,11 @@ int main(int argc, char** argv) {
   std::string stdio_max_line = std::to_string(gateway.max_line_bytes);
   graceway::UpstreamGatewayOptions upstream;
   std::string upstream_max_message = std::to_string(upstream.max_message_bytes);
+  graceway::AuthOptions auth;
+  std::string api_keys_file;
+  std::string introspection_secret_file;
+  std::chrono::milliseconds auth_leeway = auth.leeway;
+  graceway::RateLimitOptions limits;
 
   CLI::App app{"graceway: an MCP Streamable HTTP server whose sessions drain instead of breaking", "graceway"};
   app.set_version_flag("--version", std::string("graceway ") + graceway::ServerInfo{}.version);
@@ -250,6 +297,60 @@ int main(int argc, char** argv) {
       ->group("Gateway")
       ->needs(upstream_flag);
 
+  // Security: docs/security.md
+  app.add_option("--public-url", auth.public_url,
+                 "The MCP endpoint's URL as clients reach it (https://HOST/mcp): the OAuth resource, the audience "
+                 "tokens must name, the base of the metadata URL")
+      ->group("Security");
+  app.add_option("--auth-issuer", auth.issuers,
+                 "Trusted OAuth authorization server, exactly as its metadata's issuer (repeatable); turns on bearer "
+                 "token checks (needs --public-url)")
+      ->group("Security");
+  app.add_option("--auth-jwks", auth.jwks, "JWK Set URL or file used instead of each issuer's jwks_uri")->group("Security");
+  app.add_option("--auth-audience", auth.audiences, "Audience accepted besides --public-url (repeatable)")->group("Security");
+  app.add_option("--auth-scopes", auth.scopes,
+                 "Scopes every token must hold (comma-separated); also the challenge's scope and scopes_supported")
+      ->delimiter(',')
+      ->group("Security");
+  app.add_option("--auth-introspection-client-id", auth.introspection_client_id,
+                 "Introspect opaque tokens (RFC 7662) as this client; its secret comes from "
+                 "--auth-introspection-secret-file or GRACEWAY_INTROSPECTION_SECRET")
+      ->group("Security");
+  app.add_option("--auth-introspection-secret-file", introspection_secret_file,
+                 "File holding the introspection client's secret (never on the command line)")
+      ->group("Security");
+  durations.push_back({format_duration(auth_leeway), &auth_leeway});
+  app.add_option("--auth-leeway", durations.back().text, "Clock skew tolerated on exp and nbf")
+      ->check(duration_validator())
+      ->capture_default_str()
+      ->group("Security");
+  durations.push_back({format_duration(auth.fetch_timeout), &auth.fetch_timeout});
+  app.add_option("--auth-fetch-timeout", durations.back().text,
+                 "Bound on one metadata, JWK Set or introspection exchange with an authorization server")
+      ->check(duration_validator())
+      ->capture_default_str()
+      ->group("Security");
+  app.add_option("--api-keys", api_keys_file,
+                 "File of API keys, one 'NAME SHA256HEX' per line (graceway hash-key NAME makes one); accepted as "
+                 "Authorization: Bearer KEY or X-API-Key: KEY")
+      ->group("Security");
+  app.add_option("--rate-limit", limits.rate,
+                 "Requests per principal (or client address when authless): N/s, N/min or N/h; more get 429 + Retry-After")
+      ->group("Security");
+  app.add_option("--rate-burst", limits.burst, "Requests a client may make at once after being idle (0: N of --rate-limit)")
+      ->capture_default_str()
+      ->group("Security");
+  app.add_option("--rate-limit-unauthenticated", limits.unauthenticated_rate,
+                 "With auth on: requests per client address that carry no valid credentials, N/s, N/min or N/h")
+      ->group("Security");
+  app.add_option("--trusted-proxies", limits.trusted_proxies,
+                 "Peers whose X-Forwarded-For is believed, comma-separated CIDRs (e.g. 10.0.0.0/8,127.0.0.1)")
+      ->group("Security");
+  app.add_option("--rate-limit-clients", limits.max_clients, "Clients tracked per limiter; more are admitted untracked")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str()
+      ->group("Security");
+
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
       ->capture_default_str();
@@ -288,6 +389,28 @@ int main(int argc, char** argv) {
     for (auto& p : graceway::validate(upstream)) problems.push_back(std::move(p));
     if (app.count("--tools") > 0) problems.emplace_back("--tools and --upstream exclude each other: the upstream serves the tools");
   }
+  auth.leeway = std::chrono::ceil<std::chrono::seconds>(auth_leeway);
+  if (!introspection_secret_file.empty()) {
+    if (auto secret = read_file(introspection_secret_file)) {
+      auth.introspection_client_secret = trim_line_end(*secret);
+    } else {
+      problems.push_back("--auth-introspection-secret-file: cannot read " + introspection_secret_file);
+    }
+  } else if (const char* secret = std::getenv("GRACEWAY_INTROSPECTION_SECRET"); secret != nullptr) {
+    auth.introspection_client_secret = secret;
+  }
+  if (!api_keys_file.empty()) {
+    if (auto text = read_file(api_keys_file)) {
+      std::vector<std::string> errors;
+      auth.api_keys = graceway::parse_api_keys(*text, errors);
+      for (const auto& e : errors) problems.push_back("--api-keys " + api_keys_file + ": " + e);
+      if (errors.empty() && auth.api_keys.empty()) problems.push_back("--api-keys " + api_keys_file + " holds no key");
+    } else {
+      problems.push_back("--api-keys: cannot read " + api_keys_file);
+    }
+  }
+  for (auto& p : graceway::validate(auth)) problems.push_back(std::move(p));
+  for (auto& p : graceway::validate(limits)) problems.push_back(std::move(p));
   if (!stdio && !gateway.command.empty()) {
     problems.push_back("unexpected argument '" + gateway.command.front() + "' (a command to run needs --stdio)");
   }
@@ -309,6 +432,8 @@ int main(int argc, char** argv) {
   options.http = std::move(http);
   if (stdio) options.stdio = std::move(gateway);
   if (upstream_mode) options.upstream = std::move(upstream);
+  options.auth = std::move(auth);
+  options.rate_limit = std::move(limits);
   graceway::Server server(std::move(config), std::move(catalog), std::move(options));
   const int code = server.run();
   spdlog::shutdown();

@@ -14,6 +14,7 @@
 #include "graceway/logging.hpp"
 #include "mcp/protocol.hpp"
 #include "runtime/runtime.hpp"
+#include "security/authenticator.hpp"
 #include "runtime/tool_pool.hpp"
 #include "session/session_registry.hpp"
 #include "transport/http_server.hpp"
@@ -37,6 +38,11 @@ std::vector<std::string> gateway_problems_of(const Server::Options& options) {
   if (options.stdio) return validate(*options.stdio);
   if (options.upstream) return validate(*options.upstream);
   return {};
+}
+
+std::unique_ptr<security::Authenticator> make_authenticator(const Server::Options& options, Metrics& metrics) {
+  if (!options.auth.enabled() || !validate(options.auth).empty()) return nullptr;
+  return std::make_unique<security::Authenticator>(options.auth, metrics);
 }
 
 std::unique_ptr<gateway::Gateway> make_gateway(Server::Options& options, Metrics& metrics) {
@@ -73,7 +79,9 @@ struct Server::Impl {
                  *ids, config.max_sessions, config.session_tombstones),
         pool(config.tool_threads), dispatcher(catalog, pool, metrics, config.client_request_timeout),
         gateway_problems(gateway_problems_of(options)), gateway(make_gateway(options, metrics)),
-        http_options(std::move(options.http)), endpoint(config, info, clock, registry, handler(), catalog, metrics),
+        access_problems(validate(options.auth)), auth(make_authenticator(options, metrics)),
+        rate_limit(std::move(options.rate_limit)), http_options(std::move(options.http)),
+        endpoint(config, info, clock, registry, handler(), catalog, metrics, auth.get(), rate_limit),
         transport(http_options, config, endpoint, metrics) {}
 
   ~Impl() {
@@ -89,6 +97,7 @@ struct Server::Impl {
     // when its forking thread exits. Kills and reaps what is left.
     if (gateway) gateway->stop(std::chrono::steady_clock::now());
     transport.stop();
+    if (auth) auth->stop();
     pool.stop();
     runtime.stop();
   }
@@ -108,6 +117,9 @@ struct Server::Impl {
   mcp::Dispatcher dispatcher;
   const std::vector<std::string> gateway_problems;  // the gateway options' problems, reported by start()
   std::unique_ptr<gateway::Gateway> gateway;  // gateway mode only; outlives the endpoint
+  std::vector<std::string> access_problems;  // the auth and rate-limit options' problems, reported by start()
+  std::unique_ptr<security::Authenticator> auth;  // null: authless; outlives the endpoint
+  const RateLimitOptions rate_limit;
   const HttpOptions http_options;
   McpEndpoint endpoint;
   HttpServer transport;
@@ -144,12 +156,15 @@ std::error_code Server::start() {
   auto problems = validate(s.config);
   for (auto& p : validate(s.http_options)) problems.push_back(std::move(p));
   problems.insert(problems.end(), s.gateway_problems.begin(), s.gateway_problems.end());
+  problems.insert(problems.end(), s.access_problems.begin(), s.access_problems.end());
+  for (auto& p : validate(s.rate_limit)) problems.push_back(std::move(p));
   if (!problems.empty()) {
     for (const auto& p : problems) log()->error("invalid configuration: {}", p);
     return std::make_error_code(std::errc::invalid_argument);
   }
   if (auto ec = s.transport.bind()) return ec;
   if (s.gateway) s.gateway->start();
+  if (s.auth) s.auth->start();
   s.runtime.start();
   if (s.config.session_idle_timeout.count() > 0) {
     s.runtime.every(sweep_interval(s.config.session_idle_timeout), [&s] {
@@ -250,6 +265,7 @@ int Server::wait() {
     s.gateway->stop(steady_clock::now() + s.gateway->stop_budget());
   }
   s.transport.stop();
+  if (s.auth) s.auth->stop();  // after the engine: no request is left to wake
   if (!s.pool.wait_idle(steady_clock::now() + std::chrono::seconds(1))) {
     log()->warn("shutdown: tool handlers are still running after cancellation; waiting for them "
                 "(a second signal exits at once)");

@@ -46,6 +46,12 @@ enum class errc {
   // Gateway mode: the session's MCP server (a stdio child)
   server_unavailable,      // no child can start now (--max-children, EAGAIN, EMFILE): 503 + Retry-After
   server_failed,           // the child could not be started, or exited, or cannot take input (in-band -32603)
+  // Authentication and limits (docs/security.md): each 401 and 403 carries a WWW-Authenticate challenge
+  credentials_required,    // no credentials on a request that needs them: 401
+  invalid_token,           // a token or API key refused (bad, expired, not for us, keys unavailable): 401
+  insufficient_scope,      // a valid token without a scope the endpoint requires: 403
+  malformed_credentials,   // two Authorization headers, a scheme other than Bearer, a token in the URL: 400
+  rate_limited,            // the principal's (or address's) budget is spent: 429 + Retry-After
 };
 
 const std::error_category& graceway_category() noexcept;

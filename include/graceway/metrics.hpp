@@ -59,6 +59,20 @@ struct Metrics {
   counter upstream_stream_resumes{0};      // GET + Last-Event-ID after a request's upstream stream broke
   counter upstream_messages_undelivered{0};// upstream messages no open client stream could carry, or unreadable
 
+  // Authentication and limits (docs/security.md).
+  std::array<counter, 4> auth_refusals{};  // by AuthRefusal: missing, invalid, scope, malformed
+  counter auth_fetches{0};                 // metadata and JWK Set fetches of authorization servers
+  counter auth_fetch_failures{0};          // of those (and introspections), with no usable answer
+  counter auth_introspections{0};          // RFC 7662 calls (cache misses)
+  counter auth_jobs_dropped{0};            // fetches refused because the fetch queue was full
+  counter foreign_session_requests{0};     // a principal naming another principal's session: 404
+  counter rate_limited{0};                 // 429s
+  counter rate_limit_untracked{0};         // admitted without a bucket: the client table was full
+  counter cors_preflights{0};              // OPTIONS preflights answered 204
+
+  enum class AuthRefusal : std::uint8_t { missing, invalid, scope, malformed };
+  void count_auth_refusal(AuthRefusal why) noexcept { ++auth_refusals[static_cast<std::size_t>(why)]; }
+
   void count_session_end(EndReason why) noexcept;
   [[nodiscard]] std::string render_prometheus() const;
 };

@@ -11,11 +11,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "graceway/auth_options.hpp"
 #include "graceway/catalog.hpp"
 #include "graceway/clock.hpp"
 #include "graceway/config.hpp"
 #include "graceway/http_options.hpp"
 #include "graceway/metrics.hpp"
+#include "graceway/rate_limit_options.hpp"
 #include "graceway/session_id.hpp"
 #include "graceway/session_state.hpp"
 #include "graceway/stdio_gateway.hpp"
@@ -42,6 +44,10 @@ public:
     // Set: gateway mode in front of a Streamable HTTP MCP server: each session has an upstream
     // session of its own (docs/gateway.md). At most one of stdio and upstream.
     std::optional<UpstreamGatewayOptions> upstream;
+    // Who may call: OAuth access tokens, API keys, or (neither set) anyone (docs/security.md).
+    AuthOptions auth;
+    // Requests per principal and per address; off unless set.
+    RateLimitOptions rate_limit;
   };
 
   Server(ServerConfig config, Catalog catalog, Options options);

@@ -44,6 +44,11 @@ public:
       case errc::drain_deadline: return "drain deadline passed";
       case errc::server_unavailable: return "MCP server unavailable";
       case errc::server_failed: return "MCP server failed";
+      case errc::credentials_required: return "credentials required";
+      case errc::invalid_token: return "invalid credentials";
+      case errc::insufficient_scope: return "insufficient scope";
+      case errc::malformed_credentials: return "malformed credentials";
+      case errc::rate_limited: return "rate limited";
     }
     return "unknown graceway error";
   }

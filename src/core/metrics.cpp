@@ -1,5 +1,6 @@
 #include "graceway/metrics.hpp"
 
+#include <array>
 #include <sstream>
 
 #include "graceway/logging.hpp"
@@ -92,6 +93,25 @@ std::string Metrics::render_prometheus() const {
   emit("graceway_upstream_messages_undelivered_total", "counter",
        "Gateway: upstream messages that no open client stream could carry, or that were unreadable.",
        upstream_messages_undelivered.load());
+  out << "# HELP graceway_auth_refusals_total Requests refused for their credentials, by reason.\n"
+      << "# TYPE graceway_auth_refusals_total counter\n";
+  constexpr std::array<const char*, 4> kAuthReasons{"missing", "invalid", "scope", "malformed"};
+  for (std::size_t i = 0; i < kAuthReasons.size(); ++i) {
+    out << "graceway_auth_refusals_total{reason=\"" << kAuthReasons[i] << "\"} " << auth_refusals[i].load() << '\n';
+  }
+  emit("graceway_auth_fetches_total", "counter", "Authorization server metadata and JWK Set fetches.", auth_fetches.load());
+  emit("graceway_auth_fetch_failures_total", "counter",
+       "Authorization server fetches and introspections with no usable answer.", auth_fetch_failures.load());
+  emit("graceway_auth_introspections_total", "counter", "Token introspection calls (cache misses).",
+       auth_introspections.load());
+  emit("graceway_auth_jobs_dropped_total", "counter", "Authorization server fetches refused: the fetch queue was full.",
+       auth_jobs_dropped.load());
+  emit("graceway_foreign_session_requests_total", "counter",
+       "Requests naming a session another principal opened (answered 404).", foreign_session_requests.load());
+  emit("graceway_rate_limited_total", "counter", "Requests answered 429.", rate_limited.load());
+  emit("graceway_rate_limit_untracked_total", "counter",
+       "Requests admitted without a rate-limit bucket because the client table was full.", rate_limit_untracked.load());
+  emit("graceway_cors_preflights_total", "counter", "CORS preflights answered.", cors_preflights.load());
   emit("graceway_log_errors_total", "counter", "Error-level log lines.", logging::error_lines());
   return out.str();
 }

@@ -30,8 +30,8 @@ void InFlightGuard::release() noexcept {
 }
 
 Session::Session(std::string id, std::string protocol_version, const SessionEnvironment& env,
-                 nlohmann::json client_capabilities, SessionTransport transport)
-    : id_(std::move(id)), transport_(transport), env_(env),
+                 nlohmann::json client_capabilities, SessionTransport transport, std::string owner)
+    : id_(std::move(id)), transport_(transport), owner_(std::move(owner)), env_(env),
       events_(env.event_log_size > 0 ? std::make_shared<EventLog>(env.event_log_size, env.event_log_bytes) : nullptr),
       protocol_version_(std::move(protocol_version)),
       client_capabilities_(client_capabilities.is_object() ? std::move(client_capabilities) : nlohmann::json::object()),

@@ -84,13 +84,16 @@ class Session : public std::enable_shared_from_this<Session> {
 public:
   Session(std::string id, std::string protocol_version, const SessionEnvironment& env,
           nlohmann::json client_capabilities = nlohmann::json::object(),
-          SessionTransport transport = SessionTransport::streamable_http);
+          SessionTransport transport = SessionTransport::streamable_http, std::string owner = {});
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
   ~Session();
 
   [[nodiscard]] const std::string& id() const { return id_; }
   [[nodiscard]] SessionTransport transport() const { return transport_; }
+  // The principal that opened the session (Principal::id; empty when authless). Only requests
+  // of the same principal find it (docs/security.md, "Sessions bound to their principal").
+  [[nodiscard]] const std::string& owner() const { return owner_; }
   // A copy: a legacy session learns its version from the initialize that follows its creation.
   [[nodiscard]] std::string protocol_version() const;
   // initialize's params.capabilities (an object); a copy, for the same reason.
@@ -182,6 +185,7 @@ private:
 
   const std::string id_;
   const SessionTransport transport_;
+  const std::string owner_;
   const SessionEnvironment& env_;
   // -1 until logging/setLevel; then the LogLevel's value. Atomic: read by tool workers.
   std::atomic<int> log_threshold_{-1};

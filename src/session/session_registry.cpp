@@ -17,7 +17,7 @@ SessionRegistry::Found SessionRegistry::find(std::string_view id) const {
 }
 
 std::shared_ptr<Session> SessionRegistry::create(std::string protocol_version, nlohmann::json client_capabilities,
-                                                 SessionTransport transport) {
+                                                 SessionTransport transport, std::string owner) {
   std::lock_guard lock(mu_);
   if (admissions_closed_) return nullptr;
   // Only open sessions count: a new initialize is never refused because others drain.
@@ -27,7 +27,7 @@ std::shared_ptr<Session> SessionRegistry::create(std::string protocol_version, n
     id = ids_.next();
   } while (live_.count(id) != 0 || tombstones_.count(id) != 0);
   auto session = std::make_shared<Session>(id, std::move(protocol_version), env_, std::move(client_capabilities),
-                                            transport);
+                                            transport, std::move(owner));
   live_.emplace(std::move(id), session);
   ++env_.metrics->sessions_created;
   return session;

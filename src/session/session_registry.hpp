@@ -38,7 +38,8 @@ public:
   // are closed.
   std::shared_ptr<Session> create(std::string protocol_version,
                                   nlohmann::json client_capabilities = nlohmann::json::object(),
-                                  SessionTransport transport = SessionTransport::streamable_http);
+                                  SessionTransport transport = SessionTransport::streamable_http,
+                                  std::string owner = {});
   // Refuses every later create() and returns the live sessions, in one critical section, so no
   // session can slip in after a shutdown has taken its snapshot.
   std::vector<std::shared_ptr<Session>> close_admissions();

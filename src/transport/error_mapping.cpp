@@ -48,13 +48,18 @@ constexpr std::array kTable{
     Row{errc::drain_deadline, {200, kServerError, "Session closed: the drain window ended before the request finished"}},
     Row{errc::server_unavailable, {503, kServerError, "The MCP server cannot be started now; retry later"}},
     Row{errc::server_failed, {502, -32603, "Internal error: the MCP server failed"}},
+    Row{errc::credentials_required, {401, kServerError, "Unauthorized: authentication required"}},
+    Row{errc::invalid_token, {401, kServerError, "Unauthorized: invalid credentials"}},
+    Row{errc::insufficient_scope, {403, kServerError, "Forbidden: insufficient scope"}},
+    Row{errc::malformed_credentials, {400, kServerError, "Bad Request: malformed credentials"}},
+    Row{errc::rate_limited, {429, kServerError, "Too Many Requests"}},
 };
 
 constexpr bool table_complete() {
   for (std::size_t i = 0; i < kTable.size(); ++i) {
     if (static_cast<std::size_t>(kTable[i].e) != i + 1) return false;
   }
-  return kTable.size() == static_cast<std::size_t>(errc::server_failed);
+  return kTable.size() == static_cast<std::size_t>(errc::rate_limited);
 }
 static_assert(table_complete(), "error table must list every errc, in declaration order");
 

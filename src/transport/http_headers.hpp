@@ -11,6 +11,8 @@ namespace graceway::http {
 
 // ASCII case-insensitive equality (header names, media types).
 [[nodiscard]] bool iequals(std::string_view a, std::string_view b);
+// Without leading and trailing spaces and tabs (optional whitespace, RFC 9110 section 5.6.3).
+[[nodiscard]] std::string_view trim(std::string_view s);
 
 // A query-string component with %XX escapes and '+' decoded; nullopt for a malformed escape.
 [[nodiscard]] std::optional<std::string> percent_decode(std::string_view s);

@@ -146,7 +146,10 @@ public:
     ++server_.metrics.http_connections_open;
     error_code ec;
     const auto peer = beast::get_lowest_layer(stream_).remote_endpoint(ec);
-    if (!ec) remote_ = peer.address().to_string() + ":" + std::to_string(peer.port());
+    if (!ec) {
+      peer_ = peer.address().to_string();
+      remote_ = peer_ + ":" + std::to_string(peer.port());
+    }
   }
 
   ~Connection() override {
@@ -183,7 +186,8 @@ public:
 
 private:
   static constexpr bool kTls = !std::is_same_v<Stream, tcp::socket>;
-  enum class State { handshake, idle, head, body, writing, streaming, closing, closed };
+  // answering: the request is whole and its answer waits on the endpoint (authentication)
+  enum class State { handshake, idle, head, body, answering, writing, streaming, closing, closed };
 
   // True when the client has sent bytes we have not parsed: in our buffer or the kernel's.
   bool reading_request_bytes() {
@@ -206,6 +210,7 @@ private:
   void on_deadline() {
     switch (state_) {
       case State::idle: return graceful_close();  // keep-alive timeout
+      case State::answering: return answer(false);  // waited long enough: decide without the network
       case State::handshake:
       case State::head:
       case State::body:
@@ -281,6 +286,7 @@ private:
         buffer_.consume(buffer_.size());  // discarded: the connection is closing
         return read_some();
       case State::handshake:
+      case State::answering:
       case State::writing:
       case State::closed: return;
     }
@@ -393,6 +399,25 @@ private:
     disarm();
     ++requests_;
     const auto& req = parser_->get();
+    // HEAD is answered like any unserved verb, with a body: close after it, so no client reads
+    // that body as the next response.
+    keep_alive_ = req.keep_alive() && req.method() != bhttp::verb::head && !server_.draining.load() &&
+                  requests_ < server_.options.keepalive_requests;
+    // Several X-Forwarded-For headers are one list (RFC 9110 section 5.3).
+    forwarded_for_.clear();
+    const auto [first, last] = req.equal_range("X-Forwarded-For");
+    for (auto it = first; it != last; ++it) {
+      if (!forwarded_for_.empty()) forwarded_for_.append(", ");
+      forwarded_for_.append(it->value().data(), it->value().size());
+    }
+    answer(true);
+  }
+
+  // Hands the request to the endpoint. `may_wait`: the endpoint may answer pending, and wakes us
+  // (any thread) to ask again; the second time it must decide.
+  void answer(bool may_wait) {
+    if (state_ == State::closed) return;
+    const auto& req = parser_->get();
     const auto target = to_std(req.target());
     const auto question = target.find('?');
     auto find = [&req](bhttp::field f) -> std::optional<std::string_view> {
@@ -405,6 +430,17 @@ private:
       if (it == req.end()) return std::nullopt;
       return to_std(it->value());
     };
+    std::function<void()> wake;
+    if (may_wait) {
+      wake = [weak = this->weak_from_this(), executor = worker_.ioc.get_executor()] {
+        net::post(executor, [weak] {
+          if (const auto self = weak.lock(); self && self->state_ == State::answering) {
+            self->disarm();
+            self->answer(false);
+          }
+        });
+      };
+    }
     const HttpRequest request{
         .method = to_std(req.method_string()),
         .path = target.substr(0, question),
@@ -415,15 +451,25 @@ private:
                     .host = find(bhttp::field::host),
                     .protocol_version = find_named("MCP-Protocol-Version"),
                     .session_id = find_named("Mcp-Session-Id"),
-                    .last_event_id = find_named("Last-Event-ID")},
+                    .last_event_id = find_named("Last-Event-ID"),
+                    .authorization = find(bhttp::field::authorization),
+                    .authorization_repeated = req.count(bhttp::field::authorization) > 1,
+                    .api_key = find_named("X-API-Key"),
+                    .forwarded_for = forwarded_for_.empty() ? std::nullopt : std::optional<std::string_view>(forwarded_for_),
+                    .cors_request_method = find(bhttp::field::access_control_request_method),
+                    .cors_request_headers = find(bhttp::field::access_control_request_headers)},
         .body = req.body(),
-        .remote = remote_};
-    // HEAD is answered like any unserved verb, with a body: close after it, so no client reads
-    // that body as the next response.
-    keep_alive_ = req.keep_alive() && req.method() != bhttp::verb::head && !server_.draining.load() &&
-                  requests_ < server_.options.keepalive_requests;
+        .remote = remote_,
+        .peer = peer_,
+        .wake = std::move(wake)};
     const unsigned version = req.version();
     auto answer = server_.endpoint.handle(request);
+    if (answer.pending) {
+      // Bounded: if the wake has not come by then, the endpoint decides without it.
+      state_ = State::answering;
+      arm(server_.options.header_timeout);
+      return;
+    }
     if (answer.close_connection) keep_alive_ = false;
     if (answer.stream) return start_stream(std::move(answer), version);
     write_full(std::move(answer), version);
@@ -619,6 +665,8 @@ private:
   const bool over_limit_;
   bool slot_released_ = false;
   std::string remote_ = "?";
+  std::string peer_;            // the peer's address alone
+  std::string forwarded_for_;   // the current request's X-Forwarded-For headers, joined
 
   State state_ = State::idle;
   bool reading_ = false;        // an async_read_some is pending

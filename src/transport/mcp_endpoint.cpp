@@ -6,6 +6,10 @@
 
 #include "graceway/logging.hpp"
 #include "mcp/protocol.hpp"
+#include "security/authenticator.hpp"
+#include "security/client_address.hpp"
+#include "security/cors.hpp"
+#include "security/rate_limiter.hpp"
 #include "session/session_registry.hpp"
 #include "transport/error_mapping.hpp"
 #include "transport/http_headers.hpp"
@@ -99,10 +103,24 @@ const std::string* HttpAnswer::header(std::string_view name) const {
 
 McpEndpoint::McpEndpoint(const ServerConfig& config, const ServerInfo& info, const Clock& clock,
                          SessionRegistry& registry, mcp::MessageHandler& handler, const Catalog& catalog,
-                         Metrics& metrics)
+                         Metrics& metrics, security::Authenticator* auth, const RateLimitOptions& limits)
     : config_(config), info_(info), clock_(clock), registry_(registry), handler_(handler), catalog_(catalog),
-      metrics_(metrics),
-      policy_(front::Policy::from(config)) {}
+      metrics_(metrics), policy_(front::Policy::from(config)), auth_(auth) {
+  std::string why;
+  auto limiter = [&](const std::string& text) -> std::unique_ptr<security::RateLimiter> {
+    if (text.empty()) return nullptr;
+    auto rate = security::parse_rate(text, why);
+    if (!rate) return nullptr;  // validate() reported it
+    if (limits.burst > 0) rate->burst = limits.burst;
+    return std::make_unique<security::RateLimiter>(*rate, clock_, limits.max_clients);
+  };
+  limiter_ = limiter(limits.rate);
+  unauthenticated_limiter_ = auth_ != nullptr ? limiter(limits.unauthenticated_rate) : nullptr;
+  auto trusted = security::TrustedProxies::parse(limits.trusted_proxies, why);
+  trusted_proxies_ = std::make_unique<security::TrustedProxies>(trusted ? std::move(*trusted) : security::TrustedProxies{});
+}
+
+McpEndpoint::~McpEndpoint() = default;
 
 void McpEndpoint::begin_shutdown(Clock::time_point deadline) {
   shutdown_deadline_.store(deadline);
@@ -135,6 +153,8 @@ HttpAnswer McpEndpoint::handle(const HttpRequest& req) {
     log()->error("{} {}: handler threw an unknown exception", req.method, req.path);
     answer = refuse(errc::internal_error, std::nullopt);
   }
+  if (answer.pending) return answer;
+  add_cors_headers(req, answer);
   if (log()->should_log(spdlog::level::debug)) {  // runs for every request
     log()->debug("{} {} -> {} (session {})", req.method, req.path, answer.status, req.headers.session_id.value_or("-"));
   }
@@ -144,27 +164,17 @@ HttpAnswer McpEndpoint::handle(const HttpRequest& req) {
 HttpAnswer McpEndpoint::route(const HttpRequest& req) {
   const std::string_view path = req.path;
   const std::string_view method = req.method;
-  if (path == config_.path) {
-    if (method == "POST") return handle_post(req);
-    if (method == "GET") return handle_get(req);
-    if (method == "DELETE") return handle_delete(req);
-    return refuse_method(req, kEndpointMethods);
-  }
-  if (config_.legacy_sse) {
-    // Each path with and without a trailing slash, answered in place: a redirect would lose the
-    // POST body with some clients (docs/legacy-sse.md).
-    auto is = [path](const std::string& route) {
-      return path == route || (path.size() == route.size() + 1 && path.back() == '/' && path.starts_with(route));
-    };
-    if (is(config_.sse_path)) return is_get(method) ? handle_sse_open(req) : refuse_method(req, "GET");
-    if (is(config_.messages_path)) return method == "POST" ? handle_messages(req) : refuse_method(req, "POST");
-  }
+  // The order of checks, in one place (docs/security.md, "Order of checks"): operational routes
+  // and the metadata need no credentials; every MCP route runs Host and Origin, then the CORS
+  // preflight, then the verb, then check_access (address budget, authentication, scope); the
+  // handlers go on with the session (look-up and owner), the drain, the caller's budget and
+  // dispatch, in that order.
   if (is_get(method) && path == "/healthz") return json_answer(200, R"({"status":"ok"})");
   if (is_get(method) && path == "/readyz") {
     if (shutting_down_.load()) return json_answer(503, R"({"status":"draining"})");
-    if (auto reason = handler_.unready_reason()) {
-      return json_answer(503, jsonrpc::serialize(json{{"status", "unready"}, {"reason", *reason}}));
-    }
+    auto reason = handler_.unready_reason();
+    if (!reason && auth_ != nullptr) reason = auth_->unready_reason();
+    if (reason) return json_answer(503, jsonrpc::serialize(json{{"status", "unready"}, {"reason", *reason}}));
     return json_answer(200, R"({"status":"ready"})");
   }
   if (is_get(method) && path == "/metrics") {
@@ -173,7 +183,164 @@ HttpAnswer McpEndpoint::route(const HttpRequest& req) {
     answer.body = metrics_.render_prometheus();
     return answer;
   }
+  if (auth_ != nullptr) {
+    const auto& paths = auth_->metadata_paths();
+    if (std::find(paths.begin(), paths.end(), path) != paths.end()) return serve_metadata(req);
+  }
+  const auto kind = mcp_route(path);
+  if (!kind) return refuse(errc::not_found, std::nullopt);
+  if (auto refusal = front::check_caller(req.headers, policy_)) return refuse(req, *refusal);
+  if (method == "OPTIONS" && req.headers.origin && req.headers.cors_request_method) return preflight(req, false);
+  const bool served = (*kind == McpRoute::endpoint && (method == "POST" || is_get(method) || method == "DELETE")) ||
+                      (*kind == McpRoute::sse_open && is_get(method)) ||
+                      (*kind == McpRoute::messages && method == "POST");
+  if (!served) {
+    return refuse_method(req, *kind == McpRoute::endpoint ? kEndpointMethods : *kind == McpRoute::sse_open ? "GET" : "POST");
+  }
+  Caller caller;
+  if (auto stop = check_access(req, caller)) return std::move(*stop);
+  switch (*kind) {
+    case McpRoute::endpoint:
+      if (method == "POST") return handle_post(req, caller);
+      if (is_get(method)) return handle_get(req, caller);
+      return handle_delete(req, caller);
+    case McpRoute::sse_open: return handle_sse_open(req, caller);
+    case McpRoute::messages: return handle_messages(req, caller);
+  }
   return refuse(errc::not_found, std::nullopt);
+}
+
+std::optional<McpEndpoint::McpRoute> McpEndpoint::mcp_route(std::string_view path) const {
+  if (path == config_.path) return McpRoute::endpoint;
+  if (!config_.legacy_sse) return std::nullopt;
+  // Each path with and without a trailing slash, answered in place: a redirect would lose the
+  // POST body with some clients (docs/legacy-sse.md).
+  auto is = [path](const std::string& route) {
+    return path == route || (path.size() == route.size() + 1 && path.back() == '/' && path.starts_with(route));
+  };
+  if (is(config_.sse_path)) return McpRoute::sse_open;
+  if (is(config_.messages_path)) return McpRoute::messages;
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Access: credentials, limits, CORS (docs/security.md)
+
+std::optional<HttpAnswer> McpEndpoint::check_access(const HttpRequest& req, Caller& caller) {
+  const auto address = security::client_address(req.peer, req.headers.forwarded_for.value_or(""), *trusted_proxies_);
+  caller.limit_key = "addr:" + security::rate_limit_key(address);
+  caller.display = address;
+  if (auth_ == nullptr) return std::nullopt;
+  // RFC 6750 section 2.3 allows it; MCP forbids it (URLs end up in logs and histories).
+  if (http::query_param(req.query, "access_token")) {
+    return refuse_auth({.code = errc::malformed_credentials, .description = "tokens in the URL are refused"});
+  }
+  // Unauthenticated attempts are what this budget counts: each costs a signature check or an
+  // introspection call. It is looked at before authenticating and charged only on failure.
+  if (unauthenticated_limiter_) {
+    const auto verdict = unauthenticated_limiter_->peek(caller.limit_key);
+    if (!verdict.admitted) {
+      ++metrics_.rate_limited;
+      log()->debug("{}: unauthenticated requests over --rate-limit-unauthenticated; 429", address);
+      auto answer = refuse(errc::rate_limited, std::nullopt);
+      answer.set_header("Retry-After", std::to_string(verdict.retry_after.count()));
+      return answer;
+    }
+  }
+  const security::Credentials credentials{.authorization = req.headers.authorization,
+                                          .authorization_repeated = req.headers.authorization_repeated,
+                                          .api_key = req.headers.api_key};
+  auto outcome = auth_->authenticate(credentials, req.wake);
+  if (outcome.pending()) {
+    HttpAnswer answer;
+    answer.pending = true;
+    return answer;
+  }
+  if (outcome.denial) {
+    if (unauthenticated_limiter_) (void)unauthenticated_limiter_->take(caller.limit_key);
+    if (outcome.denial->code == errc::credentials_required) {
+      log()->debug("{} {} from {}: no credentials; 401 with the challenge", req.method, req.path, address);
+    } else {
+      log()->info("{} {} from {}: {} ({})", req.method, req.path, address, make_error_code(outcome.denial->code).message(),
+                  outcome.denial->description);
+    }
+    return refuse_auth(*outcome.denial);
+  }
+  caller.owner = outcome.principal->id;
+  caller.limit_key = outcome.principal->id;
+  caller.display = outcome.principal->display;
+  return std::nullopt;
+}
+
+std::optional<HttpAnswer> McpEndpoint::charge(const Caller& caller, const std::optional<jsonrpc::RequestId>& id) {
+  if (!limiter_) return std::nullopt;
+  const auto verdict = limiter_->take(caller.limit_key);
+  metrics_.rate_limit_untracked.store(limiter_->untracked_admissions());
+  if (verdict.admitted) return std::nullopt;
+  ++metrics_.rate_limited;
+  log()->debug("{}: over --rate-limit; 429, retry after {} s", caller.display, verdict.retry_after.count());
+  auto answer = refuse(errc::rate_limited, id);
+  answer.set_header("Retry-After", std::to_string(verdict.retry_after.count()));
+  return answer;
+}
+
+void McpEndpoint::refund(const Caller& caller) {
+  if (limiter_) limiter_->refund(caller.limit_key);
+}
+
+HttpAnswer McpEndpoint::refuse_auth(const security::Denial& denial) {
+  switch (denial.code) {
+    case errc::credentials_required: metrics_.count_auth_refusal(Metrics::AuthRefusal::missing); break;
+    case errc::insufficient_scope: metrics_.count_auth_refusal(Metrics::AuthRefusal::scope); break;
+    case errc::malformed_credentials: metrics_.count_auth_refusal(Metrics::AuthRefusal::malformed); break;
+    default: metrics_.count_auth_refusal(Metrics::AuthRefusal::invalid); break;
+  }
+  // The description goes into the challenge only; the JSON-RPC body says no more than the status.
+  auto answer = refuse(denial.code, std::nullopt);
+  answer.set_header("WWW-Authenticate", auth_->challenge(denial));
+  return answer;
+}
+
+HttpAnswer McpEndpoint::preflight(const HttpRequest& req, bool any_origin) {
+  ++metrics_.cors_preflights;
+  HttpAnswer answer;
+  answer.status = 204;
+  answer.headers = security::preflight_headers(*req.headers.origin, req.headers.cors_request_headers.value_or(""),
+                                               any_origin ? "GET" : kEndpointMethods, any_origin);
+  return answer;
+}
+
+HttpAnswer McpEndpoint::serve_metadata(const HttpRequest& req) {
+  if (auto refusal = front::check_host(req.headers, policy_)) return refuse(req, *refusal);
+  if (req.method == "OPTIONS" && req.headers.origin) return preflight(req, true);
+  if (!is_get(req.method)) {
+    auto answer = refuse(errc::method_not_allowed, std::nullopt);
+    for (auto& [name, value] : answer.headers) {
+      if (name == "Allow") value = "GET";
+    }
+    return answer;
+  }
+  auto answer = json_answer(200, auth_->metadata_document());
+  answer.set_header("Cache-Control", "max-age=300");
+  return answer;
+}
+
+void McpEndpoint::add_cors_headers(const HttpRequest& req, HttpAnswer& answer) const {
+  if (!req.headers.origin || answer.status == 204) return;  // a preflight has its own
+  const bool metadata = auth_ != nullptr && std::find(auth_->metadata_paths().begin(), auth_->metadata_paths().end(),
+                                                      req.path) != auth_->metadata_paths().end();
+  if (!metadata && !http::origin_allowed(*req.headers.origin, policy_.allowed_origins, policy_.loopback_bound)) return;
+  for (auto& header : security::response_headers(*req.headers.origin, metadata)) answer.headers.push_back(std::move(header));
+}
+
+front::Target McpEndpoint::look_up(const Caller& caller, std::string_view session_id, const HttpRequest& req) {
+  auto target = front::look_up(registry_, session_id, caller.owner);
+  if (target.foreign) {
+    ++metrics_.foreign_session_requests;
+    log()->warn("{} {} from {}: {} named a session another principal opened; answered as unknown", req.method,
+                req.path, req.remote, caller.display);
+  }
+  return target;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -300,19 +467,32 @@ HttpAnswer McpEndpoint::refuse(errc e, const std::optional<jsonrpc::RequestId>& 
 // ---------------------------------------------------------------------------------------------
 // POST
 
-HttpAnswer McpEndpoint::handle_post(const HttpRequest& req) {
+HttpAnswer McpEndpoint::handle_post(const HttpRequest& req, const Caller& caller) {
   const auto post = front::read_post(req.headers, req.body, policy_);
   if (post.refusal) return refuse(req, *post.refusal);
-  return admit_post(req, post, req.headers.session_id.value_or(""), PostEndpoint::streamable);
+  return admit_post(req, caller, post, req.headers.session_id.value_or(""), PostEndpoint::streamable);
 }
 
-HttpAnswer McpEndpoint::admit_post(const HttpRequest& req, const front::Post& post, std::string_view session_id,
-                                   PostEndpoint endpoint) {
+HttpAnswer McpEndpoint::admit_post(const HttpRequest& req, const Caller& caller, const front::Post& post,
+                                   std::string_view session_id, PostEndpoint endpoint) {
   const bool legacy = endpoint == PostEndpoint::legacy;
   const auto& decoded = post.decoded;
   const auto& request_id = post.request_id;
+  // Charged once the request is admitted, and given back if a drain refuses it after all: a
+  // client is never charged for work graceway did not take (docs/security.md, "Rate limits").
+  bool charged = false;
+  auto charge_once = [&]() -> std::optional<HttpAnswer> {
+    if (charged) return std::nullopt;
+    auto refused = charge(caller, request_id);
+    charged = !refused;
+    return refused;
+  };
+  auto refuse_uncharged = [&](errc e, const Session* session) {
+    if (charged) refund(caller);
+    return refuse(e, request_id, session);
+  };
   for (int attempt = 0; attempt < kAdmissionAttempts; ++attempt) {
-    auto target = front::look_up(registry_, session_id);
+    auto target = look_up(caller, session_id, req);
     // At /messages a Streamable HTTP session has no stream to answer on: as if it did not exist.
     if (legacy && target.session && target.session->transport() != SessionTransport::legacy_sse) {
       target = {Lookup::unknown, nullptr};
@@ -321,10 +501,12 @@ HttpAnswer McpEndpoint::admit_post(const HttpRequest& req, const front::Post& po
     const auto decision = decide(Verb::post, post.body, target.lookup, awaiting);
     switch (decision.action) {
       case Action::refuse:
-        return refuse(decision.refusal, request_id, target.session.get());
+        return refuse_uncharged(decision.refusal, target.session.get());
       case Action::create_session:
-        return initialize(decoded, post.format);
+        if (auto refused = charge_once()) return std::move(*refused);
+        return initialize(decoded, post.format, caller);
       case Action::initialize_legacy:
+        if (auto refused = charge_once()) return std::move(*refused);
         if (!initialize_legacy(target.session, decoded)) continue;  // another got there first
         return json_answer(202, "");
       case Action::accept:
@@ -336,10 +518,11 @@ HttpAnswer McpEndpoint::admit_post(const HttpRequest& req, const front::Post& po
         if (decoded.batch && !mcp::allows_batches(target.session->protocol_version())) {
           return refuse(errc::batch_not_supported, std::nullopt);
         }
-        if (decision.action == Action::accept) {
+        if (decision.action == Action::accept) {  // notifications and responses are never charged
           accept_messages(*target.session, decoded);
           return json_answer(202, "");
         }
+        if (auto refused = charge_once()) return std::move(*refused);
         if (legacy) {
           // The answers go on the session's stream.
           if (!run_requests(target.session, decoded, legacy_stream_of(*target.session))) continue;
@@ -357,7 +540,7 @@ HttpAnswer McpEndpoint::admit_post(const HttpRequest& req, const front::Post& po
     }
     break;
   }
-  return refuse(errc::session_not_found, request_id);
+  return refuse_uncharged(errc::session_not_found, nullptr);
 }
 
 std::optional<McpEndpoint::Handshake> McpEndpoint::read_initialize(const jsonrpc::Message& request,
@@ -381,7 +564,7 @@ json McpEndpoint::initialize_answer(const jsonrpc::Message& request, const Hands
   return jsonrpc::make_result(*request.id, mcp::initialize_result(info_, handshake->version, catalog_));
 }
 
-HttpAnswer McpEndpoint::initialize(const jsonrpc::Decoded& decoded, Format format) {
+HttpAnswer McpEndpoint::initialize(const jsonrpc::Decoded& decoded, Format format, const Caller& caller) {
   const auto& request = decoded.items.front();
   auto answer = [format](const json& message) {
     auto out = messages_answer(format);
@@ -390,23 +573,27 @@ HttpAnswer McpEndpoint::initialize(const jsonrpc::Decoded& decoded, Format forma
   };
   const auto handshake = read_initialize(request, mcp::kLatestVersion);
   if (!handshake) return answer(initialize_answer(request, nullptr));
-  auto session = registry_.create(handshake->version, handshake->capabilities);
-  if (!session) return refuse(registry_.admissions_closed() ? errc::server_draining : errc::too_many_sessions, request.id);
+  auto session = registry_.create(handshake->version, handshake->capabilities, SessionTransport::streamable_http,
+                                  caller.owner);
+  if (!session) {
+    refund(caller);
+    return refuse(registry_.admissions_closed() ? errc::server_draining : errc::too_many_sessions, request.id);
+  }
   if (auto refusal = handler_.open_session(session)) {
     session->begin_drain(EndReason::server_gone, std::chrono::milliseconds(0));  // nothing in flight: closes now
     return refuse(refusal->error, request.id, nullptr, refusal->detail);
   }
   if (handler_.forwards_initialize()) {
-    log()->info("session {}: -> open (initialize, asking for protocol {}, forwarded to its MCP server; {})",
-                session->id(), handshake->requested, handshake->client);
+    log()->info("session {}: -> open (initialize, asking for protocol {}, forwarded to its MCP server; {}; {})",
+                session->id(), handshake->requested, handshake->client, caller.display);
     auto stream = request_stream(session, format, false);
     if (!run_requests(session, decoded, stream)) return refuse(errc::server_draining, request.id);
     auto out = respond(stream);
     out.set_header(kSessionHeader, session->id());
     return out;
   }
-  log()->info("session {}: -> open (initialize; protocol {}, asked {}; {})", session->id(), handshake->version,
-              handshake->requested, handshake->client);
+  log()->info("session {}: -> open (initialize; protocol {}, asked {}; {}; {})", session->id(), handshake->version,
+              handshake->requested, handshake->client, caller.display);
   auto out = answer(initialize_answer(request, &*handshake));
   out.set_header(kSessionHeader, session->id());
   return out;
@@ -487,17 +674,25 @@ HttpAnswer McpEndpoint::respond(const std::shared_ptr<ReplyStream>& stream) {
 // ---------------------------------------------------------------------------------------------
 // GET and DELETE
 
-HttpAnswer McpEndpoint::handle_get(const HttpRequest& req) {
+HttpAnswer McpEndpoint::handle_get(const HttpRequest& req, const Caller& caller) {
   const auto& headers = req.headers;
   if (auto refusal = front::check_get(headers, policy_)) return refuse(req, *refusal);
   const auto session_id = headers.session_id.value_or("");
   const auto resume_from = headers.last_event_id ? EventId::parse(*headers.last_event_id) : std::nullopt;
+  bool charged = false;
   for (int attempt = 0; attempt < kAdmissionAttempts; ++attempt) {
-    auto target = front::look_up(registry_, session_id);
+    auto target = look_up(caller, session_id, req);
     auto decision = decide(Verb::get, Body::none, target.lookup, false, resume_from.has_value());
-    if (decision.action == Action::refuse) return refuse(decision.refusal, std::nullopt, target.session.get());
+    if (decision.action == Action::refuse) {
+      if (charged) refund(caller);
+      return refuse(decision.refusal, std::nullopt, target.session.get());
+    }
     if (decision.action != Action::open_stream) break;
     if (auto refusal = front::check_protocol_version(headers, std::nullopt)) return refuse(req, *refusal);
+    if (!charged) {
+      if (auto refused = charge(caller, std::nullopt)) return std::move(*refused);
+      charged = true;
+    }
     if (resume_from && target.session->events()) {
       if (auto resumed = resume(target.session, *resume_from)) return std::move(*resumed);
     }
@@ -506,12 +701,16 @@ HttpAnswer McpEndpoint::handle_get(const HttpRequest& req) {
       log()->debug("session {}: Last-Event-ID '{}' names no stream we keep; opening a new stream", session_id,
                    *headers.last_event_id);
       decision = decide(Verb::get, Body::none, target.lookup);
-      if (decision.action == Action::refuse) return refuse(decision.refusal, std::nullopt, target.session.get());
+      if (decision.action == Action::refuse) {
+        refund(caller);
+        return refuse(decision.refusal, std::nullopt, target.session.get());
+      }
     }
     auto stream = std::make_shared<ReplyStream>(Format::sse, false, config_.max_queued_events, metrics_);
     make_resumable(*target.session, stream, EventLog::StreamKind::get);
     switch (target.session->attach_stream(stream)) {
       case Session::AttachResult::conflict:
+        refund(caller);
         return refuse(errc::stream_conflict, std::nullopt);
       case Session::AttachResult::not_open:
         continue;
@@ -524,13 +723,15 @@ HttpAnswer McpEndpoint::handle_get(const HttpRequest& req) {
       }
     }
   }
+  if (charged) refund(caller);
   return refuse(errc::session_not_found, std::nullopt);
 }
 
-HttpAnswer McpEndpoint::handle_delete(const HttpRequest& req) {
+// A DELETE is never charged: limiting it would stop clients from cleaning up.
+HttpAnswer McpEndpoint::handle_delete(const HttpRequest& req, const Caller& caller) {
   const auto& headers = req.headers;
   if (auto refusal = front::check_caller(headers, policy_)) return refuse(req, *refusal);
-  auto target = front::look_up(registry_, headers.session_id.value_or(""));
+  auto target = look_up(caller, headers.session_id.value_or(""), req);
   const auto decision = decide(Verb::del, Body::none, target.lookup);
   if (decision.action != Action::end_session) return refuse(decision.refusal, std::nullopt, target.session.get());
   if (auto refusal = front::check_protocol_version(headers, std::nullopt)) return refuse(req, *refusal);
@@ -546,13 +747,18 @@ HttpAnswer McpEndpoint::handle_delete(const HttpRequest& req) {
 // response and server message; the client POSTs its messages to --messages-path?sessionId=<id>
 // and gets 202 at once. Closing the stream is the session's DELETE.
 
-HttpAnswer McpEndpoint::handle_sse_open(const HttpRequest& req) {
+HttpAnswer McpEndpoint::handle_sse_open(const HttpRequest& req, const Caller& caller) {
   const auto& headers = req.headers;
   if (auto refusal = front::check_get(headers, policy_)) return refuse(req, *refusal);
   const auto decision = decide(Verb::sse_open, Body::none, Lookup::no_id);
   if (decision.action != Action::open_legacy) return refuse(decision.refusal, std::nullopt);
-  auto session = registry_.create(std::string(mcp::kLegacySseVersion), json::object(), SessionTransport::legacy_sse);
-  if (!session) return refuse(registry_.admissions_closed() ? errc::server_draining : errc::too_many_sessions, std::nullopt);
+  if (auto refused = charge(caller, std::nullopt)) return std::move(*refused);
+  auto session = registry_.create(std::string(mcp::kLegacySseVersion), json::object(), SessionTransport::legacy_sse,
+                                  caller.owner);
+  if (!session) {
+    refund(caller);
+    return refuse(registry_.admissions_closed() ? errc::server_draining : errc::too_many_sessions, std::nullopt);
+  }
   auto stream = std::make_shared<ReplyStream>(Format::sse, false, config_.max_queued_events, metrics_);
   stream->carry_responses_until_closed();
   // The client leaving is its DELETE: the session drains, and admitted work keeps running for
@@ -572,12 +778,12 @@ HttpAnswer McpEndpoint::handle_sse_open(const HttpRequest& req) {
   return sse_answer(stream, [session, raw] { session->detach_stream(raw); });
 }
 
-HttpAnswer McpEndpoint::handle_messages(const HttpRequest& req) {
+HttpAnswer McpEndpoint::handle_messages(const HttpRequest& req, const Caller& caller) {
   const auto post = front::read_post(req.headers, req.body, policy_);
   if (post.refusal) return refuse(req, *post.refusal);
   const auto session_id = legacy_session_param(req.query);
   if (session_id.empty()) return refuse(errc::session_param_required, post.request_id);
-  return admit_post(req, post, session_id, PostEndpoint::legacy);
+  return admit_post(req, caller, post, session_id, PostEndpoint::legacy);
 }
 
 bool McpEndpoint::initialize_legacy(const std::shared_ptr<Session>& session, const jsonrpc::Decoded& decoded) {

@@ -24,6 +24,7 @@
 #include "graceway/errc.hpp"
 #include "graceway/jsonrpc.hpp"
 #include "graceway/metrics.hpp"
+#include "graceway/rate_limit_options.hpp"
 #include "graceway/server.hpp"
 #include "session/event_log.hpp"
 #include "transport/admission.hpp"
@@ -37,6 +38,12 @@ class SessionRegistry;
 namespace mcp {
 class MessageHandler;
 }
+namespace security {
+class Authenticator;
+class RateLimiter;
+class TrustedProxies;
+struct Denial;
+}
 
 // One HTTP request as an engine hands it over: views into the engine's buffers, valid for the
 // duration of McpEndpoint::handle().
@@ -46,7 +53,12 @@ struct HttpRequest {
   std::string_view query;   // after '?', still percent-encoded; empty when none
   front::Headers headers;
   std::string_view body;
-  std::string_view remote;  // the peer's address, for logs
+  std::string_view remote;  // the peer's address and port, for logs
+  std::string_view peer;    // the peer's address alone (no port, no brackets)
+  // Given by an engine that can wait: handle() may then answer `pending` (authentication waits
+  // on an authorization server), and `wake` runs, on any thread, once handle() can decide; the
+  // engine then calls handle() again with the same request and `wake` empty.
+  std::function<void()> wake;
 };
 
 // What the engine writes back: a whole response, or a head followed by a reply stream.
@@ -62,6 +74,8 @@ struct HttpAnswer {
   std::function<void()> on_stream_end;
   // The connection must not carry another request after this answer.
   bool close_connection = false;
+  // Not answered yet: see HttpRequest::wake. Nothing else in the answer is meaningful.
+  bool pending = false;
 
   void set_header(std::string name, std::string value) { headers.emplace_back(std::move(name), std::move(value)); }
   [[nodiscard]] const std::string* header(std::string_view name) const;
@@ -71,8 +85,11 @@ class McpEndpoint {
 public:
   // `handler` answers the sessions' messages; `catalog` is what graceway's own InitializeResult
   // declares when the handler does not forward initialize.
+  // `auth` null: authless. `limits` must have passed validate().
   McpEndpoint(const ServerConfig& config, const ServerInfo& info, const Clock& clock, SessionRegistry& registry,
-              mcp::MessageHandler& handler, const Catalog& catalog, Metrics& metrics);
+              mcp::MessageHandler& handler, const Catalog& catalog, Metrics& metrics,
+              security::Authenticator* auth = nullptr, const RateLimitOptions& limits = {});
+  ~McpEndpoint();
   McpEndpoint(const McpEndpoint&) = delete;
   McpEndpoint& operator=(const McpEndpoint&) = delete;
 
@@ -89,19 +106,47 @@ public:
 private:
   using Format = ReplyStream::Format;
   enum class PostEndpoint { streamable, legacy };
+  enum class McpRoute { endpoint, sse_open, messages };
+
+  // Who a request speaks for, once the access checks let it through.
+  struct Caller {
+    std::string owner;      // Principal::id, which sessions are bound to; empty when authless
+    std::string limit_key;  // its rate-limit bucket: the principal, or the client's address
+    std::string display;    // for logs
+  };
 
   HttpAnswer route(const HttpRequest& req);
-  HttpAnswer handle_post(const HttpRequest& req);
+  // Which MCP route `path` is, if any (the legacy routes with or without a trailing slash).
+  [[nodiscard]] std::optional<McpRoute> mcp_route(std::string_view path) const;
+  // The access checks of an MCP route after Host, Origin and the CORS preflight: the
+  // per-address budget of unauthenticated requests, authentication and scope (docs/security.md,
+  // "Order of checks"). An answer when the request stops here (a refusal, or pending).
+  std::optional<HttpAnswer> check_access(const HttpRequest& req, Caller& caller);
+  // Charges one request to the caller's budget; a 429 when it is spent. `refund` gives the
+  // token back for work that was refused after all (a drain that began meanwhile).
+  std::optional<HttpAnswer> charge(const Caller& caller, const std::optional<jsonrpc::RequestId>& id);
+  void refund(const Caller& caller);
+  // A CORS preflight from an allowed Origin: 204 and what it may send.
+  HttpAnswer preflight(const HttpRequest& req, bool any_origin);
+  // The protected resource metadata document (RFC 9728), readable from any origin.
+  HttpAnswer serve_metadata(const HttpRequest& req);
+  HttpAnswer refuse_auth(const security::Denial& denial);
+  // CORS headers on every answer to an allowed Origin, errors included.
+  void add_cors_headers(const HttpRequest& req, HttpAnswer& answer) const;
+  // The session `session_id` names, as `caller` may see it (another principal's is unknown).
+  front::Target look_up(const Caller& caller, std::string_view session_id, const HttpRequest& req);
+
+  HttpAnswer handle_post(const HttpRequest& req, const Caller& caller);
   // The admission loop of every POST, at the endpoint and at the legacy /messages: look the
   // session up, ask the admission table, act; a session that left `open` between the look-up and
   // the run is looked up again.
-  HttpAnswer admit_post(const HttpRequest& req, const front::Post& post, std::string_view session_id,
-                        PostEndpoint endpoint);
-  HttpAnswer handle_get(const HttpRequest& req);
-  HttpAnswer handle_delete(const HttpRequest& req);
+  HttpAnswer admit_post(const HttpRequest& req, const Caller& caller, const front::Post& post,
+                        std::string_view session_id, PostEndpoint endpoint);
+  HttpAnswer handle_get(const HttpRequest& req, const Caller& caller);
+  HttpAnswer handle_delete(const HttpRequest& req, const Caller& caller);
   // Legacy HTTP+SSE (docs/legacy-sse.md).
-  HttpAnswer handle_sse_open(const HttpRequest& req);
-  HttpAnswer handle_messages(const HttpRequest& req);
+  HttpAnswer handle_sse_open(const HttpRequest& req, const Caller& caller);
+  HttpAnswer handle_messages(const HttpRequest& req, const Caller& caller);
   // Applies a legacy session's initialize and puts its answer on the session's stream. False
   // when another initialize got there first (the caller asks the admission table again).
   // `decoded` is the POST's one initialize.
@@ -127,7 +172,7 @@ private:
   [[nodiscard]] nlohmann::json initialize_answer(const jsonrpc::Message& request, const Handshake* handshake) const;
   // A Streamable HTTP initialize (`decoded` is the POST's one initialize): a new session, answered
   // on the POST.
-  HttpAnswer initialize(const jsonrpc::Decoded& decoded, Format format);
+  HttpAnswer initialize(const jsonrpc::Decoded& decoded, Format format, const Caller& caller);
   // A reply stream for requests of `session`: its client leaving stops them (client_left).
   std::shared_ptr<ReplyStream> request_stream(const std::shared_ptr<Session>& session, Format format, bool batch);
   void accept_messages(Session& session, const jsonrpc::Decoded& decoded);
@@ -168,6 +213,11 @@ private:
   const Catalog& catalog_;
   Metrics& metrics_;
   const front::Policy policy_;  // read-only after construction
+  security::Authenticator* const auth_;  // null: authless; outlives the endpoint
+  // Both null when off. Thread-safe themselves.
+  std::unique_ptr<security::RateLimiter> limiter_;              // per principal (or address), admitted work
+  std::unique_ptr<security::RateLimiter> unauthenticated_limiter_;  // per address, failed authentication
+  std::unique_ptr<security::TrustedProxies> trusted_proxies_;  // read-only after construction
 
   std::atomic<bool> shutting_down_{false};
   std::atomic<Clock::time_point> shutdown_deadline_{};

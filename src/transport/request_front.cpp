@@ -114,6 +114,16 @@ Target look_up(const SessionRegistry& registry, std::string_view session_id) {
   return {Lookup::unknown, nullptr};
 }
 
+OwnedTarget look_up(const SessionRegistry& registry, std::string_view session_id, std::string_view owner) {
+  auto target = look_up(registry, session_id);
+  if (target.session && target.session->owner() != owner) {
+    // Byte for byte the answer to an unknown id, so ids cannot be probed across principals, and
+    // the session itself is left alone (a foreign DELETE must not end it).
+    return {{admission::Lookup::unknown, nullptr}, true};
+  }
+  return {std::move(target), false};
+}
+
 Post read_post(const Headers& headers, std::string_view body, const Policy& policy) {
   Post post;
   if (auto refusal = check_caller(headers, policy)) {

@@ -30,6 +30,15 @@ struct Headers {
   std::optional<std::string_view> protocol_version;
   std::optional<std::string_view> session_id;
   std::optional<std::string_view> last_event_id;  // GET: resume the stream this event id names
+  // Credentials (docs/security.md)
+  std::optional<std::string_view> authorization{};
+  bool authorization_repeated = false;  // more than one Authorization header
+  std::optional<std::string_view> api_key{};  // X-API-Key
+  // Every X-Forwarded-For header, joined with ", "; believed only from --trusted-proxies
+  std::optional<std::string_view> forwarded_for{};
+  // CORS preflight (OPTIONS)
+  std::optional<std::string_view> cors_request_method{};   // Access-Control-Request-Method
+  std::optional<std::string_view> cors_request_headers{};  // Access-Control-Request-Headers
 };
 
 // The settings the checks depend on.
@@ -79,6 +88,12 @@ struct Target {
   admission::Lookup lookup = admission::Lookup::no_id;
   std::shared_ptr<Session> session;  // set for open and draining
 };
+// `owner`: the caller's principal (empty when authless). A live session another principal
+// opened is reported exactly as an unknown one, with `foreign` set for the log and the metric.
+struct OwnedTarget : Target {
+  bool foreign = false;
+};
 [[nodiscard]] Target look_up(const SessionRegistry& registry, std::string_view session_id);
+[[nodiscard]] OwnedTarget look_up(const SessionRegistry& registry, std::string_view session_id, std::string_view owner);
 
 }  // namespace graceway::front

@@ -10,4 +10,8 @@ for package in sdk server-everything server-memory; do
     exit 1
   fi
 done
+if [ ! -d "$here/node_modules/oidc-provider" ]; then
+  echo "tests/e2e: oidc-provider is not installed; run scripts/setup.sh --tests" >&2
+  exit 1
+fi
 exec "$3" "$here/$1" "$2" "${@:4}"
