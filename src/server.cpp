@@ -40,9 +40,10 @@ std::vector<std::string> gateway_problems_of(const Server::Options& options) {
   return {};
 }
 
-std::unique_ptr<security::Authenticator> make_authenticator(const Server::Options& options, Metrics& metrics) {
+std::unique_ptr<security::Authenticator> make_authenticator(const Server::Options& options, const Clock& clock,
+                                                           Metrics& metrics) {
   if (!options.auth.enabled() || !validate(options.auth).empty()) return nullptr;
-  return std::make_unique<security::Authenticator>(options.auth, metrics);
+  return std::make_unique<security::Authenticator>(options.auth, clock, metrics);
 }
 
 std::unique_ptr<gateway::Gateway> make_gateway(Server::Options& options, Metrics& metrics) {
@@ -79,7 +80,7 @@ struct Server::Impl {
                  *ids, config.max_sessions, config.session_tombstones),
         pool(config.tool_threads), dispatcher(catalog, pool, metrics, config.client_request_timeout),
         gateway_problems(gateway_problems_of(options)), gateway(make_gateway(options, metrics)),
-        access_problems(validate(options.auth)), auth(make_authenticator(options, metrics)),
+        access_problems(validate(options.auth)), auth(make_authenticator(options, clock, metrics)),
         rate_limit(std::move(options.rate_limit)), http_options(std::move(options.http)),
         endpoint(config, info, clock, registry, handler(), catalog, metrics, auth.get(), rate_limit),
         transport(http_options, config, endpoint, metrics) {}

@@ -60,8 +60,12 @@ std::vector<std::string> validate(const AuthOptions& options) {
     if (options.issuers.empty()) problems.emplace_back("--auth-issuer is required with --auth-jwks (tokens' iss is checked)");
   }
   if (!options.public_url.empty()) {
-    if (!is_url(options.public_url) || options.public_url.find('#') != std::string::npos) {
-      problems.emplace_back("--public-url must be an absolute http(s) URL without a fragment, e.g. https://mcp.example.com/mcp");
+    if (!is_url(options.public_url) || options.public_url.find_first_of("#?") != std::string::npos) {
+      problems.emplace_back("--public-url must be an absolute http(s) URL without query or fragment, e.g. https://mcp.example.com/mcp");
+    } else if (options.public_url.back() == '/') {
+      // Clients compare the metadata's resource with the URL they were given, byte for byte,
+      // and Claude's connector drops a trailing slash from what users paste.
+      problems.emplace_back("--public-url must not end with '/' (give https://HOST/mcp, or https://HOST for the root)");
     }
   }
   for (const auto& issuer : options.issuers) {

@@ -20,7 +20,6 @@
 namespace graceway::security {
 
 using nlohmann::json;
-using Steady = std::chrono::steady_clock;
 
 namespace {
 
@@ -91,13 +90,13 @@ std::string form_escape(std::string_view value) {
   return out;
 }
 
-// A value inside a quoted-string of a challenge: no quote, backslash or control byte survives.
+// A value inside a quoted-string of a challenge. RFC 6750 section 3 allows neither '"' nor '\\'
+// in error_description, escaped or not, so they become '\''; control bytes become '?'.
 std::string quoted_string(std::string_view value) {
   std::string out = "\"";
   for (const char c : value) {
     if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(c);
+      out.push_back('\'');
     } else if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7F) {
       out.push_back('?');
     } else {
@@ -105,6 +104,17 @@ std::string quoted_string(std::string_view value) {
     }
   }
   out.push_back('"');
+  return out;
+}
+
+// Client-chosen text (a kid) as a log may show it: short, printable.
+std::string printable(std::string_view text) {
+  std::string out;
+  for (const char c : text.substr(0, 64)) {
+    const auto u = static_cast<unsigned char>(c);
+    out.push_back(u >= 0x20 && u < 0x7F ? c : '?');
+  }
+  if (text.size() > 64) out.append("...");
   return out;
 }
 
@@ -194,8 +204,8 @@ struct Authenticator::KeySource {
   std::string location;  // the JWK Set's URL or file; empty until the issuer's metadata names it
   std::shared_ptr<const std::vector<PublicKey>> keys;  // null until loaded; replaced whole
   bool fetching = false;
-  std::optional<Steady::time_point> last_attempt;
-  Steady::time_point fetched_at{};
+  std::optional<Clock::time_point> last_attempt;
+  Clock::time_point fetched_at{};
   std::string last_error;
   std::vector<std::function<void()>> waiters;
 };
@@ -205,7 +215,8 @@ struct Authenticator::Introspected {
   SystemTime expires{};
 };
 
-Authenticator::Authenticator(AuthOptions options, Metrics& metrics) : options_(std::move(options)), metrics_(metrics) {
+Authenticator::Authenticator(AuthOptions options, const Clock& clock, Metrics& metrics)
+    : options_(std::move(options)), clock_(clock), metrics_(metrics) {
   scope_list_ = join(options_.scopes);
   if (options_.oauth()) {
     auto [origin, path] = split_origin(options_.public_url);
@@ -237,7 +248,7 @@ void Authenticator::start() {
   if (fetcher_.joinable() || stopping_) return;
   for (auto& source : sources_) {
     source->fetching = true;
-    source->last_attempt = Steady::now();
+    source->last_attempt = clock_.now();
     jobs_.emplace_back([this, s = source.get()] { refresh_keys(*s); });
   }
   fetcher_ = std::thread([this] { fetch_loop(); });
@@ -245,10 +256,11 @@ void Authenticator::start() {
 
 void Authenticator::stop() {
   std::vector<std::function<void()>> waiters;
+  std::thread fetcher;
   {
     std::lock_guard lock(mu_);
-    if (stopping_ && !fetcher_.joinable()) return;
     stopping_ = true;
+    fetcher = std::move(fetcher_);  // claimed here: a second stop() finds nothing to join
     jobs_.clear();
     for (auto& source : sources_) {
       for (auto& w : source->waiters) waiters.push_back(std::move(w));
@@ -260,7 +272,7 @@ void Authenticator::stop() {
     introspecting_.clear();
   }
   work_.notify_all();
-  if (fetcher_.joinable()) fetcher_.join();
+  if (fetcher.joinable()) fetcher.join();
   wake_all(waiters);
 }
 
@@ -324,7 +336,7 @@ AuthOutcome Authenticator::authenticate(const Credentials& credentials, const st
   auto value = http::trim(*credentials.authorization);
   const auto space = value.find(' ');
   if (space == std::string_view::npos || !http::iequals(value.substr(0, space), "Bearer")) {
-    return refuse(errc::malformed_credentials, "the Authorization header must be \"Bearer <token>\"");
+    return refuse(errc::malformed_credentials, "the Authorization header must be Bearer and a token");
   }
   const auto token = http::trim(value.substr(space + 1));
   if (!is_token68(token)) return refuse(errc::malformed_credentials, "the bearer token is empty or not token68");
@@ -385,19 +397,18 @@ AuthOutcome Authenticator::check_jwt(std::string_view token, const std::function
       });
     };
     if (!knows_kid()) {
-      const auto now = Steady::now();
+      const auto now = clock_.now();
       const bool may_fetch = !source->last_attempt || now - *source->last_attempt >= options_.jwks_cooldown;
       if (wake && !stopping_ && (source->fetching || may_fetch) && source->waiters.size() < kMaxWaiters) {
         source->waiters.push_back(wake);
         if (!source->fetching) {
-          source->fetching = true;
-          source->last_attempt = now;
           if (!post_job_locked([this, source] { refresh_keys(*source); })) {
-            source->fetching = false;
             source->waiters.pop_back();
             return invalid("the issuer's signing keys cannot be fetched now");
           }
-          log()->info("a token names key '{}', unknown for {}: fetching its keys again", jwt.kid, *issuer);
+          source->fetching = true;
+          source->last_attempt = now;
+          log()->info("a token names key '{}', unknown for {}: fetching its keys again", printable(jwt.kid), *issuer);
         }
         return {};
       }
@@ -410,17 +421,17 @@ AuthOutcome Authenticator::check_jwt(std::string_view token, const std::function
     }
     keys = source->keys;
   }
-  const PublicKey* key = nullptr;
+  // Every key the token may mean is tried (a rotation can publish two keys of one type, and a
+  // kid may be reused across types). The key decides which algorithms are possible, never the
+  // token (RS256 -> HS256 confusion).
+  bool fitting = false;
   for (const auto& k : *keys) {
-    if (jwt.kid.empty() ? k.fits(jwt.alg) : k.kid() == jwt.kid) {
-      key = &k;
-      break;
-    }
+    if (!jwt.kid.empty() && k.kid() != jwt.kid) continue;
+    if (!k.fits(jwt.alg)) continue;
+    fitting = true;
+    if (k.verify(jwt.alg, jwt.signing_input, jwt.signature)) return accept_claims(*issuer, jwt.claims);
   }
-  // The key decides which algorithms are possible, never the token (RS256 -> HS256 confusion).
-  if (key == nullptr || !key->fits(jwt.alg)) return invalid("the signing key does not fit the token's algorithm");
-  if (!key->verify(jwt.alg, jwt.signing_input, jwt.signature)) return invalid("bad signature");
-  return accept_claims(*issuer, jwt.claims);
+  return invalid(fitting ? "bad signature" : "the signing key does not fit the token's algorithm");
 }
 
 AuthOutcome Authenticator::accept_claims(const std::string& issuer, const json& claims) const {
@@ -512,20 +523,21 @@ bool Authenticator::post_job_locked(std::function<void()> job) {
 }
 
 void Authenticator::fetch_loop() {
-  auto next_tick = Steady::now() + kTick;
+  auto next_tick = clock_.now() + kTick;
   std::unique_lock lock(mu_);
   while (!stopping_) {
     if (jobs_.empty()) {
       work_.wait_until(lock, next_tick, [this] { return stopping_ || !jobs_.empty(); });
     }
     if (stopping_) break;
-    if (jobs_.empty() && Steady::now() >= next_tick) {
-      next_tick = Steady::now() + kTick;
+    if (jobs_.empty() && clock_.now() >= next_tick) {
+      next_tick = clock_.now() + kTick;
       // Keys that never loaded are retried after the cooldown; loaded ones are renewed when old.
-      const auto now = Steady::now();
+      const auto now = clock_.now();
       for (auto& source : sources_) {
-        const bool due = source->keys ? now - source->fetched_at >= kKeysMaxAge
-                                      : !source->last_attempt || now - *source->last_attempt >= options_.jwks_cooldown;
+        // A failing issuer is retried once per cooldown, whether its keys are old or missing.
+        const bool cooled = !source->last_attempt || now - *source->last_attempt >= options_.jwks_cooldown;
+        const bool due = cooled && (!source->keys || now - source->fetched_at >= kKeysMaxAge);
         if (due && !source->fetching) {
           source->fetching = true;
           source->last_attempt = now;
@@ -646,7 +658,7 @@ void Authenticator::refresh_keys(KeySource& source) {
     if (loaded) {
       const bool first = !source.keys;
       source.keys = std::make_shared<const std::vector<PublicKey>>(std::move(loaded->keys));
-      source.fetched_at = Steady::now();
+      source.fetched_at = clock_.now();
       source.last_error.clear();
       log()->log(first ? spdlog::level::info : spdlog::level::debug, "signing keys of {}: {} loaded, {} skipped",
                  issuer.empty() ? location : issuer, source.keys->size(), loaded->skipped);
@@ -697,6 +709,9 @@ void Authenticator::introspect(const std::string& token, const std::string& dige
     } else if (const auto active = doc->find("active"); active == doc->end() || !active->is_boolean() || !active->get<bool>()) {
       outcome = invalid("the token is not active");
       expires = std::chrono::system_clock::now() + kNegativeCache;
+    } else if (const auto type = string_of(*doc, "token_type"); type && http::iequals(*type, "refresh_token")) {
+      outcome = invalid("not an access token");
+      expires = std::chrono::system_clock::now() + kNegativeCache;
     } else if (const auto iss = string_of(*doc, "iss"); iss && *iss != issuer) {
       outcome = invalid("untrusted issuer");
       expires = std::chrono::system_clock::now() + kNegativeCache;
@@ -705,11 +720,10 @@ void Authenticator::introspect(const std::string& token, const std::string& dige
       const auto cap = std::chrono::system_clock::now() + options_.introspection_cache;
       expires = std::chrono::system_clock::now() + kNegativeCache;
       if (outcome.principal) {
-        // Never past the token's own expiry.
-        const auto exp = std::chrono::system_clock::time_point(
-            std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                std::chrono::duration<double>(number_of(*doc, "exp").value_or(0))));
-        expires = std::min(cap, exp);
+        // Never past the token's own expiry (clamped: the value is the authorization server's).
+        const double exp = std::clamp(number_of(*doc, "exp").value_or(0), 0.0, 4.0e9);
+        expires = std::min(cap, std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                                    std::chrono::duration<double>(exp))));
       }
     }
   }

@@ -27,6 +27,7 @@
 #include <nlohmann/json.hpp>
 
 #include "graceway/auth_options.hpp"
+#include "graceway/clock.hpp"
 #include "graceway/errc.hpp"
 #include "graceway/metrics.hpp"
 
@@ -72,7 +73,8 @@ struct AuthOutcome {
 class Authenticator {
 public:
   // `options` must have passed validate() and be enabled().
-  Authenticator(AuthOptions options, Metrics& metrics);
+  // `clock` times the key cooldown and age (token expiry is wall-clock time, as tokens say).
+  Authenticator(AuthOptions options, const Clock& clock, Metrics& metrics);
   ~Authenticator();  // stop()
   Authenticator(const Authenticator&) = delete;
   Authenticator& operator=(const Authenticator&) = delete;
@@ -122,6 +124,7 @@ private:
   void wake_all(std::vector<std::function<void()>>& waiters);
 
   const AuthOptions options_;
+  const Clock& clock_;
   Metrics& metrics_;
   std::vector<std::string> metadata_paths_;
   std::string metadata_document_;

@@ -4,6 +4,9 @@
 #include <charconv>
 #include <limits>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <openssl/ssl.h>
 
 #include <boost/asio/connect.hpp>
@@ -15,7 +18,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
-#include "transport/http_headers.hpp"
 
 namespace graceway::security {
 namespace {
@@ -76,6 +78,21 @@ private:
   beast::flat_buffer buffer_;
 };
 
+// Exactly localhost, or an address in 127.0.0.0/8 or ::1: a name that merely starts with "127."
+// is somebody else's host, and plain http to it would carry the introspection secret in clear.
+bool is_loopback_address(const std::string& host) {
+  if (host == "localhost") return true;
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24U) == 127U;
+  in6_addr v6{};
+  return inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
+
+bool is_ip_literal(const std::string& host) {
+  in6_addr any{};
+  return inet_pton(AF_INET, host.c_str(), &any) == 1 || inet_pton(AF_INET6, host.c_str(), &any) == 1;
+}
+
 }  // namespace
 
 std::optional<FetchUrl> parse_fetch_url(std::string_view url, std::string& why) {
@@ -134,7 +151,7 @@ std::optional<FetchUrl> parse_fetch_url(std::string_view url, std::string& why) 
   out.port = port.empty() ? (out.tls ? "443" : "80") : std::string(port);
   out.target = target.empty() ? "/" : std::string(target);
   if (out.target.front() == '?') out.target.insert(0, "/");
-  if (!out.tls && !http::is_loopback_host(lower(out.host))) {
+  if (!out.tls && !is_loopback_address(lower(out.host))) {
     why = "must be https:// unless its host is loopback";
     return std::nullopt;
   }
@@ -166,9 +183,10 @@ FetchResult fetch(const FetchRequest& request) noexcept {
       context.set_default_verify_paths();
       context.set_verify_mode(ssl::verify_peer);
       beast::ssl_stream<beast::tcp_stream> stream(io, context);
-      // SNI, and the name the certificate must carry.
+      // SNI (never for an address: RFC 6066 section 3), and the name the certificate must carry.
       // (SSL_set_tlsext_host_name is a macro with a C cast.)
-      if (SSL_ctrl(stream.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+      if (!is_ip_literal(url->host) &&
+          SSL_ctrl(stream.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
                    const_cast<char*>(url->host.c_str())) != 1) {
         result.error = "setting the TLS server name failed";
         return result;

@@ -432,9 +432,11 @@ private:
     };
     std::function<void()> wake;
     if (may_wait) {
-      wake = [weak = this->weak_from_this(), executor = worker_.ioc.get_executor()] {
-        net::post(executor, [weak] {
-          if (const auto self = weak.lock(); self && self->state_ == State::answering) {
+      // Tagged with the request it belongs to: a late wake of an earlier request (answered at
+      // its deadline) must not decide the next one on the connection.
+      wake = [weak = this->weak_from_this(), executor = worker_.ioc.get_executor(), request = requests_] {
+        net::post(executor, [weak, request] {
+          if (const auto self = weak.lock(); self && self->state_ == State::answering && self->requests_ == request) {
             self->disarm();
             self->answer(false);
           }

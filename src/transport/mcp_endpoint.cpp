@@ -581,13 +581,17 @@ HttpAnswer McpEndpoint::initialize(const jsonrpc::Decoded& decoded, Format forma
   }
   if (auto refusal = handler_.open_session(session)) {
     session->begin_drain(EndReason::server_gone, std::chrono::milliseconds(0));  // nothing in flight: closes now
+    refund(caller);
     return refuse(refusal->error, request.id, nullptr, refusal->detail);
   }
   if (handler_.forwards_initialize()) {
     log()->info("session {}: -> open (initialize, asking for protocol {}, forwarded to its MCP server; {}; {})",
                 session->id(), handshake->requested, handshake->client, caller.display);
     auto stream = request_stream(session, format, false);
-    if (!run_requests(session, decoded, stream)) return refuse(errc::server_draining, request.id);
+    if (!run_requests(session, decoded, stream)) {
+      refund(caller);
+      return refuse(errc::server_draining, request.id);
+    }
     auto out = respond(stream);
     out.set_header(kSessionHeader, session->id());
     return out;
@@ -771,6 +775,7 @@ HttpAnswer McpEndpoint::handle_sse_open(const HttpRequest& req, const Caller& ca
   stream->push_event("endpoint", config_.messages_path + "?sessionId=" + query_escape(session->id()));
   if (session->attach_stream(stream) != Session::AttachResult::attached) {
     // Only a shutdown that closed the session in between gets here.
+    refund(caller);
     return refuse(errc::server_draining, std::nullopt);
   }
   log()->info("session {}: -> open (legacy HTTP+SSE stream; awaiting initialize)", session->id());

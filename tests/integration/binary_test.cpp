@@ -101,7 +101,12 @@ TEST(BinaryTest, ABadFlagValueIsRefusedWithOneLineNamingTheFlag) {
                                                                  {"--draining-status", "500"},
                                                                  {"--response-mode", "xml"},
                                                                  {"--max-body-bytes", "lots"},
-                                                                 {"--port", "70000"}}) {
+                                                                 {"--port", "70000"},
+                                                                 {"--public-url", "https://mcp.example/mcp/", "--auth-issuer", "https://as.example"},
+                                                                 {"--auth-issuer", "http://as.example", "--public-url", "https://mcp.example/mcp"},
+                                                                 {"--api-keys", "/nonexistent/keys"},
+                                                                 {"--rate-limit", "fast"},
+                                                                 {"--trusted-proxies", "10.0.0.0/40"}}) {
     ChildProcess graceway(GRACEWAY_BINARY, args);
     EXPECT_EQ(graceway.wait_exit(), 2) << args[0];
     const auto& out = graceway.output();
@@ -119,7 +124,9 @@ TEST(BinaryTest, HelpDocumentsEveryFlag) {
         "--max-header-bytes", "--http-header-timeout", "--http-body-timeout", "--http-keepalive-timeout",
         "--http-write-timeout", "--tls-cert", "--tls-key", "--tool-threads",
         "--response-mode", "--log-level", "--log-format", "--keepalive-interval", "--allowed-origins",
-        "--allowed-hosts"}) {
+        "--allowed-hosts", "--public-url", "--auth-issuer", "--auth-jwks", "--auth-audience", "--auth-scopes",
+        "--auth-introspection-client-id", "--auth-introspection-secret-file", "--api-keys", "--rate-limit",
+        "--rate-burst", "--rate-limit-unauthenticated", "--trusted-proxies"}) {
     EXPECT_NE(graceway.output().find(flag), std::string::npos) << flag;
   }
 }

@@ -21,7 +21,8 @@ ServerConfig test_config() {
   return config;
 }
 
-TestServer::TestServer(ServerConfig config, const std::function<void(Catalog&)>& extend, HttpOptions http)
+TestServer::TestServer(ServerConfig config, const std::function<void(Catalog&)>& extend, HttpOptions http,
+                       const std::function<void(Server::Options&)>& configure)
     : config_(std::move(config)) {
   Catalog catalog;
   add_demo_tools(catalog.tools);
@@ -35,6 +36,7 @@ TestServer::TestServer(ServerConfig config, const std::function<void(Catalog&)>&
     options.http.tls_cert_file = test_certificate().cert_file;
     options.http.tls_key_file = test_certificate().key_file;
   }
+  if (configure) configure(options);
   server_ = std::make_unique<Server>(config_, std::move(catalog), std::move(options));
   if (auto ec = server_->start()) throw std::runtime_error("test server failed to start: " + ec.message());
 }

@@ -22,8 +22,9 @@ ServerConfig test_config();
 class TestServer {
 public:
   // `extend` adds to the catalog (tools, resources, prompts) before the server starts.
+  // `configure` sets what else the test needs (auth, rate limits, a clock) before the server starts.
   explicit TestServer(ServerConfig config = test_config(), const std::function<void(Catalog&)>& extend = {},
-                      HttpOptions http = {});
+                      HttpOptions http = {}, const std::function<void(Server::Options&)>& configure = {});
   ~TestServer();  // releases every gate, then stops the server
   TestServer(const TestServer&) = delete;
   TestServer& operator=(const TestServer&) = delete;
