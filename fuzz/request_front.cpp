@@ -18,6 +18,7 @@
 #include "graceway/server.hpp"
 #include "mcp/protocol.hpp"
 #include "runtime/tool_pool.hpp"
+#include "security/authenticator.hpp"
 #include "session/session_registry.hpp"
 #include "transport/admission.hpp"
 #include "transport/error_mapping.hpp"
@@ -101,6 +102,18 @@ void check_decision(const admission::Input& in, const admission::Decision& d) {
   }
 }
 
+// With auth on, the one API key the world accepts (principal "key:fuzz"). The world's sessions
+// were opened authless, so to this principal they are someone else's.
+constexpr std::string_view kFuzzKey = "fuzz-key-0123456789abcdef";
+
+std::unique_ptr<security::Authenticator> make_auth(bool on, const Clock& clock, Metrics& metrics) {
+  if (!on) return nullptr;
+  AuthOptions options;
+  std::vector<std::string> errors;
+  options.api_keys = parse_api_keys(api_key_line("fuzz", kFuzzKey), errors);
+  return std::make_unique<security::Authenticator>(options, clock, metrics);
+}
+
 SessionEnvironment environment(const Clock& clock, Metrics& metrics) {
   SessionEnvironment env;
   env.clock = &clock;
@@ -111,7 +124,7 @@ SessionEnvironment environment(const Clock& clock, Metrics& metrics) {
 // One input's world: a registry holding one session in each state a lookup can report, and the
 // endpoint over it, built with the input's settings.
 struct World {
-  explicit World(ServerConfig settings) : config(std::move(settings)) {
+  World(ServerConfig settings, bool with_auth) : config(std::move(settings)), auth(make_auth(with_auth, clock, metrics)) {
     auto begin = draining->begin_request({jsonrpc::RequestId{std::int64_t{1}}, {}, nullptr, false});
     holds_draining = std::move(begin.guard);
     draining->begin_drain(EndReason::remote_delete, std::chrono::seconds(30));
@@ -133,7 +146,8 @@ struct World {
   SequentialSessionIds ids{"fuzz-"};
   SessionRegistry registry{environment(clock, metrics), ids, 8, 8};
   mcp::Dispatcher dispatcher{catalog, pool(), metrics};
-  McpEndpoint endpoint{config, info, clock, registry, dispatcher, catalog, metrics};
+  std::unique_ptr<security::Authenticator> auth;  // API keys only: it never needs its fetch thread
+  McpEndpoint endpoint{config, info, clock, registry, dispatcher, catalog, metrics, auth.get()};
   std::shared_ptr<Session> open = registry.create("2025-11-25");
   std::shared_ptr<Session> draining = registry.create("2025-03-26");
   InFlightGuard holds_draining;
@@ -193,9 +207,30 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   config.draining_status = in.flag() ? 404 : 503;
   // One session is open (draining and closed ones do not count): at capacity exactly then.
   config.max_sessions = at_capacity ? 1 : 1000;
+  // Credentials: the pipeline's authentication step, when auth is on.
+  const bool with_auth = in.flag();
+  const std::string valid_bearer = "Bearer " + std::string(kFuzzKey);
+  static const std::array<std::string_view, 4> kAuthorizations = {"", "Bearer wrong-key-0123456789", "Basic Zm9vOmJhcg==",
+                                                                 "Bearer"};
+  std::string authorization_text;
+  switch (in.below(4)) {
+    case 0: break;
+    case 1: authorization_text = valid_bearer; break;
+    case 2: authorization_text = std::string(kAuthorizations[in.below(4)]); break;
+    default: authorization_text = std::string(in.text(64)); break;
+  }
+  if (!authorization_text.empty()) headers.authorization = authorization_text;
+  headers.authorization_repeated = headers.authorization && in.below(8) == 7;
+  std::string api_key_text;
+  if (in.below(4) == 3) api_key_text = in.flag() ? std::string(kFuzzKey) : std::string(in.text(40));
+  if (!api_key_text.empty()) headers.api_key = api_key_text;
+  // Only these shapes can authenticate; anything else must be refused before any session work.
+  const bool may_authenticate = !headers.authorization_repeated &&
+                                ((authorization_text == valid_bearer && api_key_text.empty()) ||
+                                 (authorization_text.empty() && api_key_text == kFuzzKey));
   const auto body = in.rest();
 
-  World world(config);
+  World world(config, with_auth);
   FUZZ_CHECK(world.open->id() == known[0] && world.draining->id() == known[1] && world.closed_id == known[2]);
   if (server_draining) world.endpoint.begin_shutdown(world.clock.now() + std::chrono::seconds(20));
   const auto created_before = world.metrics.sessions_created.load();
@@ -224,6 +259,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(verb == Verb::post && !headers.session_id && !server_draining && !at_capacity);
     FUZZ_CHECK(answer.status == 200 && answer.header("Mcp-Session-Id") != nullptr);
   }
+  if (with_auth && !may_authenticate) {
+    FUZZ_CHECK(answer.status == 400 || answer.status == 401 || answer.status == 403);
+    FUZZ_CHECK(world.metrics.sessions_created.load() == created_before);
+  }
+  // Every 401 carries the challenge.
+  if (answer.status == 401) FUZZ_CHECK(with_auth && answer.header("WWW-Authenticate") != nullptr);
+  // The world's sessions belong to nobody: an authenticated principal never reaches them.
+  if (with_auth && headers.session_id == known[0]) FUZZ_CHECK(answer.status >= 400);
   // Only an open session runs requests.
   if (world.metrics.requests.load() != requests_before) FUZZ_CHECK(headers.session_id == known[0]);
   if (headers.session_id == known[2]) FUZZ_CHECK(answer.status >= 400);  // closed: never served

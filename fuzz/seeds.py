@@ -50,14 +50,17 @@ write("jsonrpc_codec", "escapes", bytes([64]) + b'{"jsonrpc":"2.0","id":"\\u00e9
 # request_front: verb, then Content-Type, Accept, Origin, Host, MCP-Protocol-Version picks (index
 # into the target's dictionaries; len = absent, len+1 = arbitrary text), no Last-Event-ID, the
 # Mcp-Session-Id choice, policy bits (JSON mode, loopback, allowed origins, allowed hosts, depth),
-# table bits (server draining, at capacity, 404 while draining), then the body.
+# table bits (server draining, at capacity, 404 while draining), the credentials (auth on, the
+# Authorization choice, the X-API-Key choice: zeros are auth off, none sent), then the body.
 ABSENT_ORIGIN, ABSENT_VERSION = 6, 6
 LOCAL_HOST, EVIL_HOST, ABSENT_HOST = 0, 4, 9
 NO_ID, OPEN_ID, DRAINING_ID, CLOSED_ID = [0], [2, 0], [2, 1], [2, 2]
 UNKNOWN_ID = [1] + list(struct.pack("<H", 8)) + list(b"nosuchid")
 
-def front(verb, ct, acc, origin, version, session, body, draining=0, capacity=0, host=LOCAL_HOST):
-    b = bytes([verb, ct, acc, origin, host, version, 0] + session + [0, 1, 0, 0, 63, draining, capacity, 0])
+AUTH_OFF, AUTH_NONE, AUTH_VALID_BEARER, AUTH_VALID_X_API_KEY = [0, 0, 0], [1, 0, 0], [1, 1, 0, 0], [1, 0, 3, 1]
+
+def front(verb, ct, acc, origin, version, session, body, draining=0, capacity=0, host=LOCAL_HOST, auth=AUTH_OFF):
+    b = bytes([verb, ct, acc, origin, host, version, 0] + session + [0, 1, 0, 0, 63, draining, capacity, 0] + auth)
     return b + (json.dumps(body).encode() if body != "" else b"")
 
 ping = {"jsonrpc": "2.0", "id": 7, "method": "ping"}
@@ -85,6 +88,12 @@ write("request_front", "post_no_host", front(0, 0, 0, ABSENT_ORIGIN, 0, OPEN_ID,
 write("request_front", "get_bad_host", front(1, 0, 1, ABSENT_ORIGIN, 0, OPEN_ID, "", host=EVIL_HOST))
 write("request_front", "delete_bad_host", front(2, 0, 0, ABSENT_ORIGIN, 0, OPEN_ID, "", host=EVIL_HOST))
 write("request_front", "post_all_invalid_batch", front(0, 0, 0, ABSENT_ORIGIN, 2, DRAINING_ID, [1, 2]))
+write("request_front", "post_initialize_no_credentials",
+      front(0, 0, 0, ABSENT_ORIGIN, ABSENT_VERSION, NO_ID, bodies["initialize"], auth=AUTH_NONE))
+write("request_front", "post_initialize_api_key_bearer",
+      front(0, 0, 0, ABSENT_ORIGIN, ABSENT_VERSION, NO_ID, bodies["initialize"], auth=AUTH_VALID_BEARER))
+write("request_front", "post_ping_foreign_session",
+      front(0, 0, 0, ABSENT_ORIGIN, 0, OPEN_ID, ping, auth=AUTH_VALID_X_API_KEY))
 
 # sse_codec: id, type, data (each text()), retry flag + u16, split u16, then raw stream bytes.
 def sse(id_, type_, data, retry, split, stream):

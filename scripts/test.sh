@@ -50,7 +50,7 @@ job_fuzz() {
   build fuzz && run_ctest fuzz || return 1
   # Short fuzzing runs on top of the replays; new inputs go to a scratch dir, not the corpus.
   local t
-  for t in jsonrpc_codec request_front sse_codec session_lifecycle http_request; do
+  for t in jsonrpc_codec request_front sse_codec session_lifecycle http_request jwt_token; do
     local scratch="build/fuzz/scratch/$t"
     mkdir -p "$scratch"
     echo "fuzz: $t for ${fuzz_seconds}s"

@@ -396,6 +396,7 @@ int main(int argc, char** argv) {
     } else {
       problems.push_back("--auth-introspection-secret-file: cannot read " + introspection_secret_file);
     }
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): read before any thread starts
   } else if (const char* secret = std::getenv("GRACEWAY_INTROSPECTION_SECRET"); secret != nullptr) {
     auth.introspection_client_secret = secret;
   }
@@ -403,7 +404,7 @@ int main(int argc, char** argv) {
     if (auto text = read_file(api_keys_file)) {
       std::vector<std::string> errors;
       auth.api_keys = graceway::parse_api_keys(*text, errors);
-      for (const auto& e : errors) problems.push_back("--api-keys " + api_keys_file + ": " + e);
+      for (const auto& e : errors) problems.push_back(std::string("--api-keys ").append(api_keys_file).append(": ").append(e));
       if (errors.empty() && auth.api_keys.empty()) problems.push_back("--api-keys " + api_keys_file + " holds no key");
     } else {
       problems.push_back("--api-keys: cannot read " + api_keys_file);

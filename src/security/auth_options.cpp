@@ -40,7 +40,7 @@ std::vector<ApiKey> parse_api_keys(std::string_view text, std::vector<std::strin
       continue;
     }
     if (std::any_of(keys.begin(), keys.end(), [&](const ApiKey& k) { return k.name == name; })) {
-      errors.push_back(at + "the name '" + name + "' is used twice");
+      errors.push_back(std::string(at).append("the name '").append(name).append("' is used twice"));
       continue;
     }
     ApiKey key{.name = name, .sha256 = {}};
@@ -69,7 +69,9 @@ std::vector<std::string> validate(const AuthOptions& options) {
     }
   }
   for (const auto& issuer : options.issuers) {
-    if (!security::parse_fetch_url(issuer, why)) problems.push_back("--auth-issuer " + issuer + ": " + why);
+    if (!security::parse_fetch_url(issuer, why)) {
+      problems.push_back(std::string("--auth-issuer ").append(issuer).append(": ").append(why));
+    }
   }
   if (is_url(options.jwks) && !security::parse_fetch_url(options.jwks, why)) problems.push_back("--auth-jwks: " + why);
   if (!options.introspection_client_id.empty() && options.introspection_client_secret.empty()) {

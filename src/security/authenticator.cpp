@@ -74,22 +74,6 @@ std::string base64(std::string_view bytes) {
   return out;
 }
 
-// application/x-www-form-urlencoded, as RFC 6749 section 2.3.1 asks of client credentials too.
-std::string form_escape(std::string_view value) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (const unsigned char c : value) {
-    if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4U]);
-      out.push_back(kHex[c & 0x0FU]);
-    }
-  }
-  return out;
-}
-
 // A value inside a quoted-string of a challenge. RFC 6750 section 3 allows neither '"' nor '\\'
 // in error_description, escaped or not, so they become '\''; control bytes become '?'.
 std::string quoted_string(std::string_view value) {
@@ -690,14 +674,14 @@ void Authenticator::introspect(const std::string& token, const std::string& dige
   auto expires = std::chrono::system_clock::now() + kUnreachableCache;
   if (!endpoint.empty()) {
     ++metrics_.auth_introspections;
-    const auto credentials = base64(form_escape(options_.introspection_client_id) + ":" +
-                                    form_escape(options_.introspection_client_secret));
+    const auto credentials = base64(http::percent_encode(options_.introspection_client_id) + ":" +
+                                    http::percent_encode(options_.introspection_client_secret));
     const auto answer = fetch({.url = endpoint,
                                .method = "POST",
                                .headers = {{"Authorization", "Basic " + credentials},
                                            {"Content-Type", "application/x-www-form-urlencoded"},
                                            {"Accept", "application/json"}},
-                               .body = "token=" + form_escape(token) + "&token_type_hint=access_token",
+                               .body = "token=" + http::percent_encode(token) + "&token_type_hint=access_token",
                                .timeout = options_.fetch_timeout,
                                .max_body_bytes = std::size_t{64} << 10U});
     const auto doc = answer.status == 200 ? parse_document(answer.body) : std::nullopt;

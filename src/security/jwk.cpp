@@ -13,6 +13,7 @@
 
 #include "graceway/jsonrpc.hpp"
 #include "security/base64url.hpp"
+#include "security/openssl_ptr.hpp"
 
 namespace graceway::security {
 
@@ -20,21 +21,8 @@ namespace {
 
 using json = nlohmann::json;
 
-template <auto Free>
-struct OpenSslFree {
-  template <typename T>
-  void operator()(T* object) const noexcept {
-    Free(object);
-  }
-};
-
-using Bignum = std::unique_ptr<BIGNUM, OpenSslFree<BN_free>>;
 using ParamBuilder = std::unique_ptr<OSSL_PARAM_BLD, OpenSslFree<OSSL_PARAM_BLD_free>>;
 using Params = std::unique_ptr<OSSL_PARAM, OpenSslFree<OSSL_PARAM_free>>;
-using PkeyContext = std::unique_ptr<EVP_PKEY_CTX, OpenSslFree<EVP_PKEY_CTX_free>>;
-using DigestContext = std::unique_ptr<EVP_MD_CTX, OpenSslFree<EVP_MD_CTX_free>>;
-using EcdsaSignature = std::unique_ptr<ECDSA_SIG, OpenSslFree<ECDSA_SIG_free>>;
-using Pkey = std::unique_ptr<EVP_PKEY, OpenSslFree<EVP_PKEY_free>>;
 
 // Smaller RSA moduli are within reach of factoring (RFC 7518 section 3.3 requires 2048); larger
 // ones only make every verification slower, and no authorization server publishes them.

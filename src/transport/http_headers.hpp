@@ -16,6 +16,8 @@ namespace graceway::http {
 
 // A query-string component with %XX escapes and '+' decoded; nullopt for a malformed escape.
 [[nodiscard]] std::optional<std::string> percent_decode(std::string_view s);
+// Percent-encodes every byte but RFC 3986's unreserved characters (a query value, a form field).
+[[nodiscard]] std::string percent_encode(std::string_view value);
 // The decoded value of the first parameter called `name` in a raw query string ("a=1&b=2");
 // nullopt when absent or malformed.
 [[nodiscard]] std::optional<std::string> query_param(std::string_view query, std::string_view name);

@@ -60,23 +60,6 @@ HttpAnswer json_answer(int status, std::string body) {
   return answer;
 }
 
-// Percent-encodes everything but RFC 3986 unreserved characters (session ids are visible ASCII,
-// which may include '&', '#', '+' and the like).
-std::string query_escape(std::string_view value) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (const unsigned char c : value) {
-    if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4U]);
-      out.push_back(kHex[c & 0x0FU]);
-    }
-  }
-  return out;
-}
-
 // The query parameter carrying the session on the legacy messages endpoint: TS SDK servers name
 // it sessionId, Python SDK servers session_id; clients copy whatever the endpoint event said.
 std::string legacy_session_param(std::string_view query) {
@@ -772,7 +755,7 @@ HttpAnswer McpEndpoint::handle_sse_open(const HttpRequest& req, const Caller& ca
     if (auto s = weak.lock()) s->begin_drain(EndReason::stream_closed, window);
   });
   // A relative URI, as SDK servers send it (docs/legacy-sse.md).
-  stream->push_event("endpoint", config_.messages_path + "?sessionId=" + query_escape(session->id()));
+  stream->push_event("endpoint", config_.messages_path + "?sessionId=" + http::percent_encode(session->id()));
   if (session->attach_stream(stream) != Session::AttachResult::attached) {
     // Only a shutdown that closed the session in between gets here.
     refund(caller);

@@ -15,10 +15,11 @@ export function withTimeout(promise, what) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-// Starts `binary` on a free port with debug logs and a 10 s drain window, then `extra` flags.
-// Returns { child, lines, exited, waitForLine(needle) }.
-export function startGraceway(binary, extra = []) {
-  const child = spawn(binary, ['--port', '0', '--log-level', 'debug', '--drain-timeout', '10s', ...extra], {
+// Starts `binary` on `port` (0: a free one) with debug logs and a 10 s drain window, then `extra`
+// flags. Returns { child, lines, exited, waitForLine(needle) }; waitForLine fails at once if
+// graceway exits first.
+export function startGraceway(binary, extra = [], { port = 0 } = {}) {
+  const child = spawn(binary, ['--port', String(port), '--log-level', 'debug', '--drain-timeout', '10s', ...extra], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const lines = [];
@@ -36,7 +37,10 @@ export function startGraceway(binary, extra = []) {
   const waitForLine = (needle) => {
     const seen = lines.find((l) => l.includes(needle));
     if (seen) return Promise.resolve(seen);
-    return withTimeout(new Promise((resolve) => waiters.push({ needle, resolve })), `log line "${needle}"`);
+    return withTimeout(new Promise((resolve, reject) => {
+      waiters.push({ needle, resolve });
+      exited.then(({ code, signal }) => reject(new Error(`graceway exited (${code ?? signal}) before "${needle}"`)));
+    }), `log line "${needle}"`);
   };
   return { child, lines, exited, waitForLine };
 }

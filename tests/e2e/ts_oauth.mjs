@@ -12,14 +12,12 @@
 //
 // Usage: node ts_oauth.mjs GRACEWAY_BINARY
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { expectCleanExit, failWith, withTimeout } from './graceway_process.mjs';
+import { expectCleanExit, failWith, startGraceway, withTimeout } from './graceway_process.mjs';
 import { startAuthorizationServer } from './oauth_as.mjs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -40,35 +38,6 @@ function reservePort() {
       release: () => new Promise((done) => probe.close(() => done())),
     }));
   });
-}
-
-// Like startGraceway in graceway_process.mjs, but on a given port (startGraceway always passes
-// --port 0, and graceway refuses a second --port). Same shape: { child, lines, exited, waitForLine }.
-function startGracewayOn(port, extra) {
-  const child = spawn(binary, ['--port', String(port), '--log-level', 'debug', '--drain-timeout', '10s', ...extra], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const lines = [];
-  const waiters = [];
-  createInterface({ input: child.stderr }).on('line', (line) => {
-    lines.push(line);
-    for (const w of [...waiters]) {
-      if (line.includes(w.needle)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(line);
-      }
-    }
-  });
-  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  const waitForLine = (needle) => {
-    const seen = lines.find((l) => l.includes(needle));
-    if (seen) return Promise.resolve(seen);
-    return withTimeout(new Promise((resolve, reject) => {
-      waiters.push({ needle, resolve });
-      exited.then(({ code, signal }) => reject(new Error(`graceway exited (${code ?? signal}) before "${needle}"`)));
-    }), `log line "${needle}"`);
-  };
-  return { child, lines, exited, waitForLine };
 }
 
 // fetch that records what the SDK sent and got: method, url, status, challenge, whether it had a bearer.
@@ -217,10 +186,10 @@ const mcpUrl = `${origin}/mcp`;
 const prmUrl = `${origin}/.well-known/oauth-protected-resource/mcp`;
 const as = await startAuthorizationServer({ resource: mcpUrl, accessTokenTTL: 300, introspectionSecret: secret });
 await reserved.release();
-const server = startGracewayOn(port, [
+const server = startGraceway(binary, [
   '--public-url', mcpUrl, '--auth-issuer', as.issuer, '--auth-scopes', 'mcp:tools',
   '--auth-introspection-client-id', 'graceway-rs', '--auth-introspection-secret-file', secretFile,
-]);
+], { port });
 const summary = { issuer: as.issuer, resource: mcpUrl };
 const overall = setTimeout(() => failWith(server, new Error('timed out: the whole script (60 s)')), 60000);
 overall.unref();

@@ -13,6 +13,7 @@
 #include <openssl/rsa.h>
 
 #include "security/base64url.hpp"
+#include "security/openssl_ptr.hpp"
 
 namespace graceway::test {
 
@@ -22,17 +23,10 @@ using json = nlohmann::json;
 using security::base64url_encode;
 using security::JwsAlgorithm;
 
-template <auto Free>
-struct OpenSslFree {
-  template <typename T>
-  void operator()(T* object) const noexcept {
-    Free(object);
-  }
-};
-
-using Bignum = std::unique_ptr<BIGNUM, OpenSslFree<BN_free>>;
-using DigestContext = std::unique_ptr<EVP_MD_CTX, OpenSslFree<EVP_MD_CTX_free>>;
-using EcdsaSignature = std::unique_ptr<ECDSA_SIG, OpenSslFree<ECDSA_SIG_free>>;
+using security::Bignum;
+using security::DigestContext;
+using security::EcdsaSignature;
+using security::OpenSslFree;
 using Bio = std::unique_ptr<BIO, OpenSslFree<BIO_free>>;
 
 void require(bool ok, const char* what) {
