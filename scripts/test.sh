@@ -8,7 +8,7 @@
 #   asan      gcc, ASan+UBSan+LeakSanitizer: unit, integration, e2e, fuzz corpus replays
 #   tsan      gcc, ThreadSanitizer: unit, integration and race-catalogue tests, fuzz corpus replays
 #   coverage  gcc, gcov: the whole suite, then gcovr line/branch coverage of src/ with thresholds
-#   fuzz      clang 14, -Werror, libFuzzer + ASan/UBSan: corpus replays, then 30 s of fuzzing each
+#   fuzz      clang 14, -Werror, libFuzzer + ASan/UBSan: corpus replays, then 20 s of fuzzing each
 #   tidy      clang-tidy on src/ and include/ (zero warnings)
 #   release   gcc -O3 Release build of every shipped binary (what scripts/run.sh and bench/run.sh
 #             build), then the server is started, probed on /healthz and stopped with SIGTERM;
@@ -21,7 +21,7 @@ all_jobs=(asan tsan coverage fuzz tidy release)
 jobs=("$@")
 [ "${#jobs[@]}" -gt 0 ] || jobs=("${all_jobs[@]}")
 cpus="$(nproc)"
-fuzz_seconds="${GRACEWAY_FUZZ_SECONDS:-30}"
+fuzz_seconds="${GRACEWAY_FUZZ_SECONDS:-20}"
 
 build() {  # preset
   cmake --preset "$1" >/dev/null
