@@ -129,9 +129,10 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("graceway ") + graceway::ServerInfo{}.version);
   app.get_formatter()->column_width(34);
 
-  auto duration = [&](const char* name, std::chrono::milliseconds& target, const char* help) {
+  auto duration = [&](const char* name, std::chrono::milliseconds& target, const char* help,
+                      const char* group = "Options") {
     durations.push_back({format_duration(target), &target});
-    app.add_option(name, durations.back().text, help)->check(duration_validator())->capture_default_str();
+    return app.add_option(name, durations.back().text, help)->check(duration_validator())->capture_default_str()->group(group);
   };
 
   app.add_option("--host", config.host, "Address to listen on")->capture_default_str();
@@ -253,12 +254,8 @@ int main(int argc, char** argv) {
       ->check(size_validator())
       ->capture_default_str()
       ->group("Gateway");
-  durations.push_back({format_duration(gateway.stop_timeout), &gateway.stop_timeout});
-  app.add_option("--stdio-stop-timeout", durations.back().text,
-                 "With --stdio: after a session closes, time to exit on EOF, then after SIGTERM, before SIGKILL")
-      ->check(duration_validator())
-      ->capture_default_str()
-      ->group("Gateway");
+  duration("--stdio-stop-timeout", gateway.stop_timeout,
+           "With --stdio: after a session closes, time to exit on EOF, then after SIGTERM, before SIGKILL", "Gateway");
   app.add_option("--max-children", gateway.max_children,
                  "With --stdio: most child MCP servers at once; one more initialize gets 503 + Retry-After")
       ->check(CLI::PositiveNumber)
@@ -277,12 +274,7 @@ int main(int argc, char** argv) {
       ->group("Gateway")
       ->needs(upstream_flag);
   const auto upstream_duration = [&](const char* name, std::chrono::milliseconds& target, const char* help) {
-    durations.push_back({format_duration(target), &target});
-    app.add_option(name, durations.back().text, help)
-        ->check(duration_validator())
-        ->capture_default_str()
-        ->group("Gateway")
-        ->needs(upstream_flag);
+    duration(name, target, help, "Gateway")->needs(upstream_flag);
   };
   upstream_duration("--upstream-connect-timeout", upstream.connect_timeout,
                     "With --upstream: to resolve and connect; an upstream not reached by then fails the request (-32603)");
@@ -319,17 +311,9 @@ int main(int argc, char** argv) {
   app.add_option("--auth-introspection-secret-file", introspection_secret_file,
                  "File holding the introspection client's secret (never on the command line)")
       ->group("Security");
-  durations.push_back({format_duration(auth_leeway), &auth_leeway});
-  app.add_option("--auth-leeway", durations.back().text, "Clock skew tolerated on exp and nbf")
-      ->check(duration_validator())
-      ->capture_default_str()
-      ->group("Security");
-  durations.push_back({format_duration(auth.fetch_timeout), &auth.fetch_timeout});
-  app.add_option("--auth-fetch-timeout", durations.back().text,
-                 "Bound on one metadata, JWK Set or introspection exchange with an authorization server")
-      ->check(duration_validator())
-      ->capture_default_str()
-      ->group("Security");
+  duration("--auth-leeway", auth_leeway, "Clock skew tolerated on exp, nbf and iat", "Security");
+  duration("--auth-fetch-timeout", auth.fetch_timeout,
+           "Bound on one metadata, JWK Set or introspection exchange with an authorization server", "Security");
   app.add_option("--api-keys", api_keys_file,
                  "File of API keys, one 'NAME SHA256HEX' per line (graceway hash-key NAME makes one); accepted as "
                  "Authorization: Bearer KEY or X-API-Key: KEY")

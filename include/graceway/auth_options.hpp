@@ -38,7 +38,7 @@ struct AuthOptions {
   // RFC 7662 introspection of opaque tokens, as this client (client_secret_basic). Empty id: off.
   std::string introspection_client_id;
   std::string introspection_client_secret;
-  // exp and nbf are checked with this much tolerance for clock skew.
+  // exp, nbf and iat are checked with this much tolerance for clock skew.
   std::chrono::seconds leeway{60};
   // A JWKS or metadata fetch, or an introspection call, gives up after this.
   std::chrono::milliseconds fetch_timeout{5000};
