@@ -90,8 +90,8 @@ public:
   // The WWW-Authenticate value for a 401 or 403 (RFC 6750 section 3, RFC 9728 section 5.1): always
   // resource_metadata (absolute) and scope; error and error_description when a token was refused.
   [[nodiscard]] std::string challenge(const Denial& denial) const;
-  // Protected resource metadata (RFC 9728): where it is served (the path-inserted form of
-  // public_url's path, plus the root form when that path is "/") and the document.
+  // Protected resource metadata (RFC 9728): where it is served (the well-known segment inserted
+  // before public_url's path; the root form only when public_url has no path) and the document.
   [[nodiscard]] const std::vector<std::string>& metadata_paths() const { return metadata_paths_; }
   [[nodiscard]] const std::string& metadata_document() const { return metadata_document_; }
   // Set while an issuer's keys have never loaded: tokens it signed cannot be verified yet.
