@@ -543,6 +543,16 @@ void Authenticator::fetch_loop() {
   }
 }
 
+FetchResult Authenticator::fetch_document(const std::string& url, const char* accept) const {
+  ++metrics_.auth_fetches;
+  return fetch({.url = url,
+                .method = "GET",
+                .headers = {{"Accept", accept}},
+                .body = {},
+                .timeout = options_.fetch_timeout,
+                .max_body_bytes = std::size_t{1} << 20U});
+}
+
 bool Authenticator::discover(const std::string& issuer, std::string& jwks_uri, std::string& introspection_endpoint,
                              std::string& error) const {
   const auto [origin, path] = split_origin(issuer);
@@ -553,13 +563,7 @@ bool Authenticator::discover(const std::string& issuer, std::string& jwks_uri, s
                                              std::string(without_trailing_slash(issuer)) + "/.well-known/openid-configuration"};
   std::string tried;
   for (const auto& location : locations) {
-    ++metrics_.auth_fetches;
-    const auto answer = fetch({.url = location,
-                               .method = "GET",
-                               .headers = {{"Accept", "application/json"}},
-                               .body = {},
-                               .timeout = options_.fetch_timeout,
-                               .max_body_bytes = std::size_t{1} << 20U});
+    const auto answer = fetch_document(location, "application/json");
     std::string why;
     if (answer.status == 0) {
       why = answer.error;
@@ -608,13 +612,7 @@ void Authenticator::refresh_keys(KeySource& source) {
   if (!location.empty()) {
     std::string document;
     if (is_url(location)) {
-      ++metrics_.auth_fetches;
-      const auto answer = fetch({.url = location,
-                                 .method = "GET",
-                                 .headers = {{"Accept", "application/jwk-set+json, application/json"}},
-                                 .body = {},
-                                 .timeout = options_.fetch_timeout,
-                                 .max_body_bytes = std::size_t{1} << 20U});
+      const auto answer = fetch_document(location, "application/jwk-set+json, application/json");
       if (answer.status == 200) {
         document = answer.body;
       } else {

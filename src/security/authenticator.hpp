@@ -34,6 +34,7 @@
 namespace graceway::security {
 
 class PublicKey;
+struct FetchResult;
 
 // SHA-256, as bytes and as lowercase hex (API key hashes, the introspection cache's keys).
 [[nodiscard]] std::array<std::uint8_t, 32> sha256(std::string_view bytes);
@@ -117,6 +118,8 @@ private:
   bool post_job_locked(std::function<void()> job);  // mu_ held; false: the queue is full (counted)
   void refresh_keys(KeySource& source);
   void introspect(const std::string& token, const std::string& digest);
+  // A GET of a metadata document or JWK Set (counted, at most 1 MiB, within --auth-fetch-timeout).
+  [[nodiscard]] FetchResult fetch_document(const std::string& url, const char* accept) const;
   // The issuer's metadata (RFC 8414, then OpenID discovery); false with `error` set when neither
   // answers with a document naming this issuer.
   bool discover(const std::string& issuer, std::string& jwks_uri, std::string& introspection_endpoint,

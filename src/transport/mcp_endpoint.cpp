@@ -166,10 +166,7 @@ HttpAnswer McpEndpoint::route(const HttpRequest& req) {
     answer.body = metrics_.render_prometheus();
     return answer;
   }
-  if (auth_ != nullptr) {
-    const auto& paths = auth_->metadata_paths();
-    if (std::find(paths.begin(), paths.end(), path) != paths.end()) return serve_metadata(req);
-  }
+  if (is_metadata_path(path)) return serve_metadata(req);
   const auto kind = mcp_route(path);
   if (!kind) return refuse(errc::not_found, std::nullopt);
   if (auto refusal = front::check_caller(req.headers, policy_)) return refuse(req, *refusal);
@@ -225,9 +222,7 @@ std::optional<HttpAnswer> McpEndpoint::check_access(const HttpRequest& req, Call
     if (!verdict.admitted) {
       ++metrics_.rate_limited;
       log()->debug("{}: unauthenticated requests over --rate-limit-unauthenticated; 429", address);
-      auto answer = refuse(errc::rate_limited, std::nullopt);
-      answer.set_header("Retry-After", std::to_string(verdict.retry_after.count()));
-      return answer;
+      return refuse_rate_limited(std::nullopt, verdict.retry_after);
     }
   }
   const security::Credentials credentials{.authorization = req.headers.authorization,
@@ -262,9 +257,19 @@ std::optional<HttpAnswer> McpEndpoint::charge(const Caller& caller, const std::o
   if (verdict.admitted) return std::nullopt;
   ++metrics_.rate_limited;
   log()->debug("{}: over --rate-limit; 429, retry after {} s", caller.display, verdict.retry_after.count());
+  return refuse_rate_limited(id, verdict.retry_after);
+}
+
+HttpAnswer McpEndpoint::refuse_rate_limited(const std::optional<jsonrpc::RequestId>& id, std::chrono::seconds retry_after) {
   auto answer = refuse(errc::rate_limited, id);
-  answer.set_header("Retry-After", std::to_string(verdict.retry_after.count()));
+  answer.set_header("Retry-After", std::to_string(retry_after.count()));
   return answer;
+}
+
+bool McpEndpoint::is_metadata_path(std::string_view path) const {
+  if (auth_ == nullptr) return false;
+  const auto& paths = auth_->metadata_paths();
+  return std::find(paths.begin(), paths.end(), path) != paths.end();
 }
 
 void McpEndpoint::refund(const Caller& caller) {
@@ -296,13 +301,7 @@ HttpAnswer McpEndpoint::preflight(const HttpRequest& req, bool any_origin) {
 HttpAnswer McpEndpoint::serve_metadata(const HttpRequest& req) {
   if (auto refusal = front::check_host(req.headers, policy_)) return refuse(req, *refusal);
   if (req.method == "OPTIONS" && req.headers.origin) return preflight(req, true);
-  if (!is_get(req.method)) {
-    auto answer = refuse(errc::method_not_allowed, std::nullopt);
-    for (auto& [name, value] : answer.headers) {
-      if (name == "Allow") value = "GET";
-    }
-    return answer;
-  }
+  if (!is_get(req.method)) return refuse_verb("GET");
   auto answer = json_answer(200, auth_->metadata_document());
   answer.set_header("Cache-Control", "max-age=300");
   return answer;
@@ -310,8 +309,7 @@ HttpAnswer McpEndpoint::serve_metadata(const HttpRequest& req) {
 
 void McpEndpoint::add_cors_headers(const HttpRequest& req, HttpAnswer& answer) const {
   if (!req.headers.origin || answer.status == 204) return;  // a preflight has its own
-  const bool metadata = auth_ != nullptr && std::find(auth_->metadata_paths().begin(), auth_->metadata_paths().end(),
-                                                      req.path) != auth_->metadata_paths().end();
+  const bool metadata = is_metadata_path(req.path);
   if (!metadata && !http::origin_allowed(*req.headers.origin, policy_.allowed_origins, policy_.loopback_bound)) return;
   for (auto& header : security::response_headers(*req.headers.origin, metadata)) answer.headers.push_back(std::move(header));
 }
@@ -420,6 +418,10 @@ HttpAnswer McpEndpoint::refuse(const HttpRequest& req, const front::Refusal& ref
 HttpAnswer McpEndpoint::refuse_method(const HttpRequest& req, const char* allow) {
   // The DNS-rebinding defence first, as for the verbs we serve: a forged Host learns nothing more.
   if (auto refusal = front::check_caller(req.headers, policy_)) return refuse(req, *refusal);
+  return refuse_verb(allow);
+}
+
+HttpAnswer McpEndpoint::refuse_verb(const char* allow) {
   auto answer = refuse(errc::method_not_allowed, std::nullopt);
   for (auto& [name, value] : answer.headers) {
     if (name == "Allow") value = allow;

@@ -126,6 +126,12 @@ private:
   // token back for work that was refused after all (a drain that began meanwhile).
   std::optional<HttpAnswer> charge(const Caller& caller, const std::optional<jsonrpc::RequestId>& id);
   void refund(const Caller& caller);
+  // True for the protected resource metadata's paths (auth on only).
+  [[nodiscard]] bool is_metadata_path(std::string_view path) const;
+  // 429 with Retry-After: a budget is spent.
+  HttpAnswer refuse_rate_limited(const std::optional<jsonrpc::RequestId>& id, std::chrono::seconds retry_after);
+  // 405 naming the verbs `allow` lists.
+  HttpAnswer refuse_verb(const char* allow);
   // A CORS preflight from an allowed Origin: 204 and what it may send.
   HttpAnswer preflight(const HttpRequest& req, bool any_origin);
   // The protected resource metadata document (RFC 9728), readable from any origin.
