@@ -108,6 +108,7 @@ int main(int argc, char** argv) {
   std::string tools = "demo";
   std::string response_mode = "sse";
   std::string legacy_sse = "on";
+  std::vector<std::string> eras = {"legacy", "modern"};
   std::string log_level = "info";
   std::string log_format = "text";
   std::string max_body = std::to_string(config.max_body_bytes);
@@ -142,6 +143,33 @@ int main(int argc, char** argv) {
                  "Serve the legacy HTTP+SSE transport (protocol 2024-11-05) beside the MCP endpoint: on or off")
       ->check(CLI::IsMember({"on", "off"}))
       ->capture_default_str();
+  app.add_option("--eras", eras,
+                 "Protocol eras served on the endpoint: legacy (initialize and sessions, 2024-11-05..2025-11-25), "
+                 "modern (stateless requests, 2026-07-28), or both")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"legacy", "modern"}))
+      ->capture_default_str()
+      ->group("Protocol eras");
+  app.add_flag("--lenient-version-header", config.lenient_version_header,
+               "Serve the two MCP-Protocol-Version mismatches Claude's connector sends (docs/claude-connector.md); "
+               "each is logged and counted")
+      ->group("Protocol eras");
+  app.add_option("--max-stateless-requests", config.max_stateless_requests,
+                 "Most stateless requests in flight; more get 503")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str()
+      ->group("Protocol eras");
+  app.add_option("--max-subscriptions", config.max_subscriptions, "Most open subscriptions/listen streams; more get 503")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str()
+      ->group("Protocol eras");
+  app.add_option("--request-state-key-file", config.request_state_key_file,
+                 "File of 64 hex digits (openssl rand -hex 32) keying requestState; default: a key made at start, "
+                 "so states do not cross restarts or instances")
+      ->check(CLI::ExistingFile)
+      ->group("Protocol eras");
+  duration("--request-state-ttl", config.request_state_ttl,
+           "How long an InputRequiredResult's requestState stays valid", "Protocol eras");
   app.add_option("--sse-path", config.sse_path, "Legacy HTTP+SSE: GET here opens a session and its event stream")
       ->capture_default_str();
   app.add_option("--messages-path", config.messages_path,
@@ -355,6 +383,8 @@ int main(int argc, char** argv) {
 
   for (const auto& flag : durations) *flag.target = *parse_duration(flag.text);
   config.legacy_sse = legacy_sse == "on";
+  config.serve_legacy = std::find(eras.begin(), eras.end(), "legacy") != eras.end();
+  config.serve_modern = std::find(eras.begin(), eras.end(), "modern") != eras.end();
   config.retry_after = std::chrono::ceil<std::chrono::seconds>(retry_after_ms);
   config.max_body_bytes = static_cast<std::size_t>(*graceway::parse_size(max_body));
   http.max_header_bytes = static_cast<std::size_t>(*graceway::parse_size(max_header));

@@ -1,6 +1,7 @@
 #include "graceway/server.hpp"
 
 #include <algorithm>
+#include <array>
 #include <condition_variable>
 #include <csignal>
 #include <cstdlib>
@@ -13,12 +14,15 @@
 #include "gateway/upstream_gateway.hpp"
 #include "graceway/logging.hpp"
 #include "mcp/protocol.hpp"
+#include "mcp/request_state.hpp"
 #include "runtime/runtime.hpp"
+#include "runtime/stateless_requests.hpp"
 #include "security/authenticator.hpp"
 #include "runtime/tool_pool.hpp"
 #include "session/session_registry.hpp"
 #include "transport/http_server.hpp"
 #include "transport/mcp_endpoint.hpp"
+#include "transport/subscriptions.hpp"
 
 namespace graceway {
 namespace {
@@ -52,6 +56,28 @@ std::unique_ptr<gateway::Gateway> make_gateway(Server::Options& options, Metrics
   return nullptr;
 }
 
+// The key that seals requestState: the operator's file, or one made now. Problems go to `problems`.
+std::shared_ptr<const mcp::RequestStateSeal> make_seal(const ServerConfig& config, std::vector<std::string>& problems) {
+  if (config.request_state_key_file.empty()) {
+    return std::make_shared<const mcp::RequestStateSeal>(mcp::RequestStateSeal::generate_key());
+  }
+  std::string why;
+  auto key = mcp::RequestStateSeal::load_key(config.request_state_key_file, why);
+  if (!key) {
+    problems.push_back("--request-state-key-file: " + why);
+    return nullptr;
+  }
+  return std::make_shared<const mcp::RequestStateSeal>(std::move(*key));
+}
+
+std::vector<std::string> era_problems_of(const ServerConfig& config, const Server::Options& options) {
+  std::vector<std::string> problems;
+  if ((options.stdio || options.upstream) && !config.serve_legacy) {
+    problems.emplace_back("--eras: gateway mode serves the legacy era only (its MCP server speaks it)");
+  }
+  return problems;
+}
+
 }  // namespace
 
 // Members are declared in dependency order, so they are destroyed in the safe order:
@@ -79,14 +105,22 @@ struct Server::Impl {
                                     }},
                  *ids, config.max_sessions, config.session_tombstones),
         pool(config.tool_threads), dispatcher(catalog, pool, metrics, config.client_request_timeout),
+        era_problems(era_problems_of(config, options)), seal(make_seal(config, era_problems)),
+        stateless(std::make_shared<StatelessRequests>(config.max_stateless_requests, metrics)),
+        subscriptions(config.max_subscriptions, metrics),
         gateway_problems(gateway_problems_of(options)), gateway(make_gateway(options, metrics)),
         access_problems(validate(options.auth)), auth(make_authenticator(options, clock, metrics)),
         rate_limit(std::move(options.rate_limit)), http_options(std::move(options.http)),
-        endpoint(config, info, clock, registry, handler(), catalog, metrics, auth.get(), rate_limit),
-        transport(http_options, config, endpoint, metrics) {}
+        endpoint(config, info, clock, registry, handler(), catalog, metrics, auth.get(), rate_limit, stateless.get(),
+                 &subscriptions),
+        transport(http_options, config, endpoint, metrics) {
+    if (config.serve_modern && seal) dispatcher.serve_stateless(info, seal, config.request_state_ttl);
+  }
 
   ~Impl() {
+    catalog.changes->set_listener({});  // handlers may outlive the server holding the feed
     if (!finished) {
+      stateless->stop_all();
       // Not drained through wait(): end everything now. Closing each session at its deadline
       // cancels every tool, so the joins below do not wait for long-running work.
       for (const auto& session : registry.close_admissions()) {
@@ -116,6 +150,10 @@ struct Server::Impl {
   Runtime runtime;
   ToolPool pool;
   mcp::Dispatcher dispatcher;
+  std::vector<std::string> era_problems;  // the era options' problems, reported by start()
+  std::shared_ptr<const mcp::RequestStateSeal> seal;  // null only when its key file is bad
+  std::shared_ptr<StatelessRequests> stateless;  // stateless requests in flight; outlives the endpoint
+  Subscriptions subscriptions;                    // open subscriptions/listen streams
   const std::vector<std::string> gateway_problems;  // the gateway options' problems, reported by start()
   std::unique_ptr<gateway::Gateway> gateway;  // gateway mode only; outlives the endpoint
   std::vector<std::string> access_problems;  // the auth and rate-limit options' problems, reported by start()
@@ -135,6 +173,7 @@ struct Server::Impl {
   bool shutdown_requested = false;
   bool finished = false;
   bool signalled = false;               // runtime thread only, after watch_signals()
+  std::chrono::steady_clock::time_point shutdown_deadline{};  // set by shutdown(), before wait() reads it
 };
 
 Server::Server(ServerConfig config, Catalog catalog, Options options)
@@ -158,6 +197,7 @@ std::error_code Server::start() {
   for (auto& p : validate(s.http_options)) problems.push_back(std::move(p));
   problems.insert(problems.end(), s.gateway_problems.begin(), s.gateway_problems.end());
   problems.insert(problems.end(), s.access_problems.begin(), s.access_problems.end());
+  problems.insert(problems.end(), s.era_problems.begin(), s.era_problems.end());
   for (auto& p : validate(s.rate_limit)) problems.push_back(std::move(p));
   if (!problems.empty()) {
     for (const auto& p : problems) log()->error("invalid configuration: {}", p);
@@ -166,6 +206,14 @@ std::error_code Server::start() {
   if (auto ec = s.transport.bind()) return ec;
   if (s.gateway) s.gateway->start();
   if (s.auth) s.auth->start();
+  // A changed list reaches legacy sessions' GET streams and the listen streams that asked.
+  s.catalog.changes->set_listener([&s](ChangeFeed::List which) {
+    static constexpr std::array kMethods{"notifications/tools/list_changed", "notifications/prompts/list_changed",
+                                         "notifications/resources/list_changed"};
+    const auto message = jsonrpc::make_notification(kMethods[static_cast<std::size_t>(which)], nlohmann::json::object());
+    for (const auto& session : s.registry.snapshot()) session->notify(message);
+    s.subscriptions.list_changed(which);
+  });
   s.runtime.start();
   if (s.config.session_idle_timeout.count() > 0) {
     s.runtime.every(sweep_interval(s.config.session_idle_timeout), [&s] {
@@ -221,7 +269,7 @@ std::size_t Server::resource_updated(std::string_view uri) {
   for (const auto& session : impl_->registry.snapshot()) {
     if (session->subscribed(key) && session->notify(message)) ++delivered;
   }
-  return delivered;
+  return delivered + impl_->subscriptions.resource_updated(uri);
 }
 
 void Server::shutdown() {
@@ -232,12 +280,21 @@ void Server::shutdown() {
     s.shutdown_requested = true;
   }
   const auto deadline = s.clock.now() + s.config.shutdown_timeout;
+  {
+    std::lock_guard lock(s.mu);
+    s.shutdown_deadline = std::chrono::steady_clock::now() + s.config.shutdown_timeout;
+  }
   s.endpoint.begin_shutdown(deadline);
+  // Stateless requests in flight keep the window; new ones are refused. Listen streams carry no
+  // work: they get their final result now.
+  s.stateless->begin_shutdown();
+  s.subscriptions.end_all();
   s.transport.begin_shutdown();
   const auto sessions = s.registry.close_admissions();
   const auto window = std::min(s.config.drain_timeout, s.config.shutdown_timeout);
-  log()->info("shutdown: readiness off, new sessions refused, {} session(s) to drain within {}", sessions.size(),
-              format_duration(window));
+  log()->info("shutdown: readiness off, new sessions refused, {} session(s) to drain within {}, {} stateless "
+              "request(s) to finish within {}",
+              sessions.size(), format_duration(window), s.stateless->in_flight(), format_duration(s.config.shutdown_timeout));
   for (const auto& session : sessions) session->begin_drain(EndReason::shutdown, window);
   s.shutdown_cv.notify_all();
 }
@@ -255,6 +312,16 @@ int Server::wait() {
   const auto give_up = steady_clock::now() + s.config.shutdown_timeout + std::chrono::seconds(1);
   if (!s.registry.wait_empty(give_up)) {
     log()->warn("shutdown: {} session(s) still live after the deadline", s.registry.live());
+  }
+  steady_clock::time_point stateless_deadline;
+  {
+    std::lock_guard lock(s.mu);
+    stateless_deadline = s.shutdown_deadline;
+  }
+  if (!s.stateless->wait_empty(stateless_deadline)) {
+    const auto stopped = s.stateless->stop_all();
+    log()->warn("shutdown: {} stateless request(s) still running at the deadline; stopped, their answers dropped",
+                stopped);
   }
   // Final responses are being written now; give slow clients the write timeout to take them.
   if (!s.transport.wait_streams_closed(steady_clock::now() + s.http_options.write_timeout)) {

@@ -57,6 +57,20 @@ struct ServerConfig {
   // How long a tool waits for the client to answer a request the server sent it (sampling,
   // elicitation, roots) when the tool names no timeout of its own.
   std::chrono::milliseconds client_request_timeout{std::chrono::seconds(60)};
+
+  // Protocol eras (docs/spec-rules.md, "Protocol eras"): --eras legacy,modern
+  bool serve_legacy = true;   // initialize opens a session (2024-11-05 .. 2025-11-25)
+  bool serve_modern = true;   // stateless requests carrying _meta (2026-07-28)
+  // Serves the two MCP-Protocol-Version mismatches Claude's connector has been seen sending,
+  // which the spec says to refuse: a 2026-07-28 body under a legacy header, and a live legacy
+  // session's request under a 2026-07-28 header. Each is logged at info and counted.
+  bool lenient_version_header = false;
+  std::size_t max_stateless_requests = 4096;  // in flight at once; more get 503
+  std::size_t max_subscriptions = 1024;       // open subscriptions/listen streams; more get 503
+  // The HMAC key that protects requestState in InputRequiredResults: a file of 64 hex digits;
+  // empty: a key generated at start (states do not survive a restart or cross instances).
+  std::string request_state_key_file;
+  std::chrono::milliseconds request_state_ttl{std::chrono::minutes(10)};  // how long a round may take
   // The HTTP engine's own settings (threads, connection limits, deadlines, TLS) are in
   // HttpOptions (graceway/http_options.hpp), passed through Server::Options.
 };

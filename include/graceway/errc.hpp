@@ -52,6 +52,15 @@ enum class errc {
   insufficient_scope,      // a valid token without a scope the endpoint requires: 403
   malformed_credentials,   // two Authorization headers, a scheme other than Bearer, a token in the URL: 400
   rate_limited,            // the principal's (or address's) budget is spent: 429 + Retry-After
+  // The stateless 2026-07-28 era (docs/spec-rules.md, "Protocol eras"): whole 4xx answers, but for
+  // invalid_request_state, which answers one request in-band
+  header_mismatch,            // MCP-Protocol-Version, Mcp-Method, Mcp-Name or Mcp-Param-* missing or not the body's: 400, -32020
+  missing_client_capability,  // the request needs a client capability its _meta did not declare: 400, -32021
+  unsupported_modern_version, // a protocol version in _meta that is not served: 400, -32022 with supported/requested
+  invalid_meta,               // params._meta lacks protocolVersion or clientCapabilities (or a field is invalid): 400, -32602
+  modern_method_not_found,    // a method the modern era does not have (initialize, ping, ...) or we do not serve: 404, -32601
+  modern_header_without_meta, // MCP-Protocol-Version names the modern era but the body has no _meta claim: 400, -32602
+  invalid_request_state,      // requestState tampered with, expired or not for this request: in-band -32602
 };
 
 const std::error_category& graceway_category() noexcept;

@@ -69,6 +69,14 @@ struct Metrics {
   counter rate_limited{0};                 // 429s
   counter rate_limit_untracked{0};         // admitted without a bucket: the client table was full
   counter cors_preflights{0};              // OPTIONS preflights answered 204
+  // The stateless 2026-07-28 era
+  counter stateless_requests{0};           // stateless requests admitted
+  gauge stateless_in_flight{0};
+  counter stateless_cancelled{0};          // stopped because their client closed the response stream
+  counter input_required_results{0};       // InputRequiredResults sent (a round of a multi-round request)
+  gauge subscriptions_open{0};             // subscriptions/listen streams
+  counter subscriptions_refused{0};        // refused: --max-subscriptions open
+  counter version_headers_tolerated{0};    // mismatched MCP-Protocol-Version served under --lenient-version-header
 
   enum class AuthRefusal : std::uint8_t { missing, invalid, scope, malformed };
   void count_auth_refusal(AuthRefusal why) noexcept { ++auth_refusals[static_cast<std::size_t>(why)]; }

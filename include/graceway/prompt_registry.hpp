@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "graceway/completion.hpp"
+#include "graceway/tool.hpp"
 
 namespace graceway {
 
@@ -43,17 +44,21 @@ struct PromptResult {
 using PromptArguments = std::map<std::string, std::string, std::less<>>;
 // Builds the prompt. Every required argument is present (the server checks before calling).
 using PromptHandler = std::function<PromptResult(const PromptArguments& arguments)>;
+// A prompt that may ask the client (ToolContext::ask_client) while it builds; the context's
+// arguments() are the prompt's arguments as a JSON object.
+using PromptContextHandler = std::function<PromptResult(const PromptArguments& arguments, ToolContext& context)>;
 
 class PromptRegistry {
 public:
   struct Entry {
     PromptDefinition definition;
-    PromptHandler handler;
+    PromptContextHandler handler;
     Completer completer;  // may be empty
   };
 
   // False (and nothing changes) when the name is empty or already taken.
   bool add(PromptDefinition definition, PromptHandler handler, Completer completer = {});
+  bool add(PromptDefinition definition, PromptContextHandler handler, Completer completer = {});
   [[nodiscard]] const Entry* find(std::string_view name) const;
   [[nodiscard]] nlohmann::json list() const;  // prompts/list "prompts", in insertion order
   [[nodiscard]] bool empty() const { return entries_.empty(); }

@@ -10,6 +10,7 @@
 #include <stop_token>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -24,6 +25,11 @@ struct ToolDefinition {
   nlohmann::json input_schema = {{"type", "object"}};
   nlohmann::json output_schema;      // null: none
   nlohmann::json annotations;        // null: none
+  // Client capabilities the tool cannot work without ("sampling", "elicitation", "roots"). A
+  // 2026-07-28 request that did not declare one is refused with -32021 before the handler runs;
+  // a legacy session has declared its capabilities once, and the handler sees ask_client answer
+  // `unsupported` as before. Not part of the tools/list entry.
+  std::vector<std::string> required_client_capabilities;
 
   [[nodiscard]] nlohmann::json to_json() const;  // the tools/list entry
 };
@@ -48,6 +54,11 @@ struct ClientReply {
                   // requests (JSON response mode, client gone)
     timeout,      // no answer in time; the client was sent notifications/cancelled
     cancelled,    // the call itself was cancelled (client, drain deadline) while waiting
+    // A stateless (2026-07-28) request cannot wait for the client: the question goes back in an
+    // InputRequiredResult and the handler runs again from the start when the client retries with
+    // the answer, which ask_client then returns at once. Return from the handler (any result:
+    // it is replaced by the InputRequiredResult); asking more first puts them in the same round.
+    input_required,
   };
   Status status = Status::unsupported;
   nlohmann::json value;  // result or error object; null for the other statuses
@@ -62,6 +73,7 @@ public:
   virtual ~ToolContext() = default;
 
   [[nodiscard]] virtual const nlohmann::json& arguments() const = 0;
+  // Empty for a stateless (2026-07-28) request, which has no session.
   [[nodiscard]] virtual const std::string& session_id() const = 0;
   // Requested by notifications/cancelled, the drain deadline, or the client leaving.
   [[nodiscard]] virtual std::stop_token stop_token() const = 0;
@@ -72,18 +84,26 @@ public:
   virtual bool report_progress(double progress, std::optional<double> total = std::nullopt,
                                std::string_view message = {}) = 0;
 
-  // The capabilities the client declared in initialize (an object; empty when none).
+  // The capabilities the client declared in initialize, or in this request's _meta for a
+  // stateless request (an object; empty when none).
   [[nodiscard]] virtual const nlohmann::json& client_capabilities() const = 0;
   // Sends notifications/message on the request's stream when `level` passes the threshold the
-  // client set with logging/setLevel (every level passes until it sets one). False: not sent.
+  // client set with logging/setLevel (every level passes until it sets one), or, for a stateless
+  // request, the logLevel in its _meta (nothing passes without one). False: not sent.
   virtual bool log(LogLevel level, const nlohmann::json& data, std::string_view logger = {}) = 0;
-  // Sends a request to the client on this call's SSE stream (sampling/createMessage,
-  // elicitation/create, roots/list) and waits for the answer the client POSTs back, at most
-  // `timeout` (zero: the server's --client-request-timeout), waking at once on cancellation.
-  // Requests for a capability the client did not declare, and requests (other than ping) before
-  // the client has sent notifications/initialized, are not sent. Never throws.
+  // Asks the client (sampling/createMessage, elicitation/create, roots/list), one API for both
+  // eras (docs/architecture.md, "Asking the client"):
+  //  - in a legacy session, sends the request on this call's SSE stream and waits for the answer
+  //    the client POSTs back, at most `timeout` (zero: the server's --client-request-timeout),
+  //    waking at once on cancellation;
+  //  - in a stateless request, returns the answer the client's retry carries under `key`, or
+  //    input_required (see ClientReply::Status). `key` names the question across rounds; empty:
+  //    "input-<n>" by the order of asking.
+  // Requests for a capability the client did not declare, and (legacy) requests other than ping
+  // before the client has sent notifications/initialized, are not sent. Never throws.
   virtual ClientReply ask_client(std::string_view method, nlohmann::json params,
-                                 std::chrono::milliseconds timeout = std::chrono::milliseconds::zero()) = 0;
+                                 std::chrono::milliseconds timeout = std::chrono::milliseconds::zero(),
+                                 std::string_view key = {}) = 0;
 
   // Ends the HTTP response that carries this call while the call goes on (SEP-1699 polling): the
   // client reconnects with GET + Last-Event-ID and receives what the call sends afterwards,

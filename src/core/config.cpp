@@ -19,6 +19,10 @@ std::vector<std::string> validate(const ServerConfig& c) {
     require(c.sse_path != c.path && c.messages_path != c.path && c.sse_path != c.messages_path,
             "--sse-path, --messages-path and --path must differ");
   }
+  require(c.serve_legacy || c.serve_modern, "--eras must name legacy, modern or both");
+  require(c.max_stateless_requests > 0, "--max-stateless-requests must be at least 1");
+  require(c.max_subscriptions > 0, "--max-subscriptions must be at least 1");
+  require(c.request_state_ttl.count() > 0, "--request-state-ttl must be greater than 0");
   require(c.drain_timeout.count() > 0, "--drain-timeout must be greater than 0");
   require(c.draining_status == 503 || c.draining_status == 404, "--draining-status must be 503 or 404");
   require(c.retry_after.count() >= 0, "--retry-after must not be negative");

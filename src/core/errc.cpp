@@ -49,6 +49,13 @@ public:
       case errc::insufficient_scope: return "insufficient scope";
       case errc::malformed_credentials: return "malformed credentials";
       case errc::rate_limited: return "rate limited";
+      case errc::header_mismatch: return "header mismatch";
+      case errc::missing_client_capability: return "missing required client capability";
+      case errc::unsupported_modern_version: return "unsupported protocol version";
+      case errc::invalid_meta: return "invalid _meta";
+      case errc::modern_method_not_found: return "method not found";
+      case errc::modern_header_without_meta: return "modern version header without _meta";
+      case errc::invalid_request_state: return "invalid requestState";
     }
     return "unknown graceway error";
   }

@@ -112,6 +112,17 @@ std::string Metrics::render_prometheus() const {
   emit("graceway_rate_limit_untracked_total", "counter",
        "Requests admitted without a rate-limit bucket because the client table was full.", rate_limit_untracked.load());
   emit("graceway_cors_preflights_total", "counter", "CORS preflights answered.", cors_preflights.load());
+  emit("graceway_stateless_requests_total", "counter", "Stateless (2026-07-28) requests admitted.", stateless_requests.load());
+  emit("graceway_stateless_requests_in_flight", "gauge", "Stateless requests in flight.", stateless_in_flight.load());
+  emit("graceway_stateless_requests_cancelled_total", "counter",
+       "Stateless requests stopped because their client closed the response stream.", stateless_cancelled.load());
+  emit("graceway_input_required_results_total", "counter", "InputRequiredResults sent.", input_required_results.load());
+  emit("graceway_subscriptions_open", "gauge", "Open subscriptions/listen streams.", subscriptions_open.load());
+  emit("graceway_subscriptions_refused_total", "counter", "subscriptions/listen refused: --max-subscriptions open.",
+       subscriptions_refused.load());
+  emit("graceway_version_headers_tolerated_total", "counter",
+       "Requests whose MCP-Protocol-Version disagreed with the era and were served under --lenient-version-header.",
+       version_headers_tolerated.load());
   emit("graceway_log_errors_total", "counter", "Error-level log lines.", logging::error_lines());
   return out.str();
 }

@@ -10,10 +10,22 @@
 
 #include "graceway/errc.hpp"
 #include "graceway/jsonrpc.hpp"
+#include "graceway/log_level.hpp"
 #include "graceway/session_state.hpp"
 #include "session/session.hpp"
 
 namespace graceway::mcp {
+
+// A stateless (2026-07-28) request as the handlers see it, after the endpoint's checks: what its
+// _meta declared and who sent it (docs/architecture.md, "Protocol eras"). The client's answers
+// from earlier rounds are read from the request itself (Dispatcher::read_answers).
+struct StatelessCall {
+  std::string version;
+  nlohmann::json client_capabilities = nlohmann::json::object();
+  std::optional<LogLevel> log_level;  // none: no notifications/message at all
+  std::string owner;                  // Principal::id; empty when authless
+  std::string label;                  // names the request in logs
+};
 
 class MessageHandler {
 public:
@@ -41,6 +53,12 @@ public:
   virtual void handle_request(const std::shared_ptr<Session>& session, const jsonrpc::Message& request,
                               const std::shared_ptr<Outbox>& reply, InFlightGuard guard, std::stop_token stop) = 0;
   virtual void handle_notification(Session& session, const jsonrpc::Message& notification) = 0;
+  // Stateless requests: whether this handler serves them (a gateway in front of a legacy server
+  // does not), and serving one. `reply` gets exactly one response.
+  [[nodiscard]] virtual bool serves_stateless() const { return false; }
+  virtual void handle_stateless(const std::shared_ptr<const StatelessCall>& /*call*/, const jsonrpc::Message& /*request*/,
+                                const std::shared_ptr<Outbox>& /*reply*/, InFlightGuard /*guard*/,
+                                std::stop_token /*stop*/) {}
   virtual void handle_response(Session& session, const jsonrpc::Message& response) = 0;
 };
 

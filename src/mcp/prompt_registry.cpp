@@ -32,6 +32,15 @@ nlohmann::json PromptResult::to_json() const {
 }
 
 bool PromptRegistry::add(PromptDefinition definition, PromptHandler handler, Completer completer) {
+  if (!handler) return false;
+  return add(std::move(definition),
+             PromptContextHandler([handler = std::move(handler)](const PromptArguments& arguments, ToolContext&) {
+               return handler(arguments);
+             }),
+             std::move(completer));
+}
+
+bool PromptRegistry::add(PromptDefinition definition, PromptContextHandler handler, Completer completer) {
   if (definition.name.empty() || !handler || find(definition.name) != nullptr) return false;
   entries_.push_back({std::move(definition), std::move(handler), std::move(completer)});
   return true;

@@ -6,6 +6,8 @@
 #include <spdlog/spdlog.h>
 
 #include "graceway/logging.hpp"
+#include "mcp/modern_request.hpp"
+#include "mcp/request_state.hpp"
 #include "runtime/tool_pool.hpp"
 #include "transport/error_mapping.hpp"
 
@@ -25,18 +27,22 @@ json number(double value) {
   return value;
 }
 
-// The ToolContext a handler sees. Lives on the tool worker for the duration of one call.
+// The ToolContext a handler sees: of a legacy session's request (`session` set) or of a
+// stateless request (`call` set). Lives on the tool worker for the duration of one call.
 class ToolCallContext final : public ToolContext {
 public:
-  ToolCallContext(const json& arguments, std::shared_ptr<Session> session, std::stop_token stop,
-                  std::optional<json> progress_token, std::shared_ptr<Outbox> reply,
-                  std::chrono::milliseconds default_timeout)
-      : arguments_(arguments), session_(std::move(session)), stop_(std::move(stop)),
+  ToolCallContext(const json& arguments, std::shared_ptr<Session> session, std::shared_ptr<const StatelessCall> call,
+                  std::stop_token stop, std::optional<json> progress_token, std::shared_ptr<Outbox> reply,
+                  std::chrono::milliseconds default_timeout, const json* answers = nullptr)
+      : arguments_(arguments), session_(std::move(session)), call_(std::move(call)), stop_(std::move(stop)),
         progress_token_(std::move(progress_token)), reply_(std::move(reply)), default_timeout_(default_timeout),
-        capabilities_(session_->client_capabilities()) {}
+        capabilities_(session_ ? session_->client_capabilities() : call_->client_capabilities), answers_(answers) {}
 
   [[nodiscard]] const json& arguments() const override { return arguments_; }
-  [[nodiscard]] const std::string& session_id() const override { return session_->id(); }
+  [[nodiscard]] const std::string& session_id() const override {
+    static const std::string none;
+    return session_ ? session_->id() : none;
+  }
   [[nodiscard]] std::stop_token stop_token() const override { return stop_; }
   [[nodiscard]] bool has_progress_token() const override { return progress_token_.has_value(); }
   [[nodiscard]] const json& client_capabilities() const override { return capabilities_; }
@@ -53,18 +59,21 @@ public:
   }
 
   bool log(LogLevel level, const json& data, std::string_view logger) override {
-    if (!session_->log_passes(level)) return false;
+    const bool passes = session_ ? session_->log_passes(level) : call_->log_level && level >= *call_->log_level;
+    if (!passes) return false;
     json params = {{"level", std::string(to_string(level))}, {"data", data}};
     if (!logger.empty()) params["logger"] = std::string(logger);
     return reply_->push(jsonrpc::make_notification("notifications/message", std::move(params)));
   }
 
-  ClientReply ask_client(std::string_view method, json params, std::chrono::milliseconds timeout) override {
+  ClientReply ask_client(std::string_view method, json params, std::chrono::milliseconds timeout,
+                         std::string_view key) override {
     const auto needed = capability_for(method);
     if (!needed.empty() && !capabilities_.contains(needed)) {
       return {ClientReply::Status::unsupported, nullptr,
               "the client did not declare the '" + std::string(needed) + "' capability"};
     }
+    if (!session_) return ask_in_round(method, std::move(params), key);
     // Lifecycle 2.3: no requests but ping before the client has sent notifications/initialized.
     if (method != "ping" && !session_->initialized()) {
       return {ClientReply::Status::unsupported, nullptr, "the client has not sent notifications/initialized yet"};
@@ -99,9 +108,14 @@ public:
 
   bool close_stream() override {
     // Before 2025-11-25 the server SHOULD NOT end a stream before its response, and the client
-    // has no priming event id or retry: to come back with.
-    return sends_priming_event(session_->protocol_version()) && reply_->cut();
+    // has no priming event id or retry: to come back with. A stateless stream cannot be resumed.
+    return session_ && pollable(session_->protocol_version()) && reply_->cut();
   }
+
+  // Stateless: what this round asked the client, by key (an object; empty when nothing), and the
+  // answers it used, to carry into the next round's requestState.
+  [[nodiscard]] const json& input_requests() const { return input_requests_; }
+  [[nodiscard]] const json& used_answers() const { return used_answers_; }
 
 private:
   // The client capability a server-to-client request needs; empty when none.
@@ -112,6 +126,25 @@ private:
     return {};
   }
 
+  // A stateless request asks by answering: the answer the client's retry carries for `key`, or
+  // the question recorded for this round's InputRequiredResult.
+  ClientReply ask_in_round(std::string_view method, json params, std::string_view key) {
+    const std::string name = key.empty() ? "input-" + std::to_string(++asked_) : std::string(key);
+    if (answers_ != nullptr) {
+      const auto it = answers_->find(name);
+      // Only an object is an answer (ElicitResult, CreateMessageResult, ListRootsResult); anything
+      // else is asked again, as the spec advises for missing or unusable responses.
+      if (it != answers_->end() && it->is_object()) {
+        used_answers_[name] = *it;
+        return {ClientReply::Status::result, *it, {}};
+      }
+    }
+    json request = {{"method", std::string(method)}};
+    if (!params.is_null()) request["params"] = std::move(params);
+    input_requests_[name] = std::move(request);
+    return {ClientReply::Status::input_required, nullptr, "asked in an InputRequiredResult; the handler runs again with the answer"};
+  }
+
   // Tells the client we no longer wait for request `id` (best effort: the stream may be gone).
   void cancel(std::int64_t id, std::string_view reason) {
     reply_->push(jsonrpc::make_notification("notifications/cancelled",
@@ -119,13 +152,18 @@ private:
   }
 
   const json& arguments_;
-  std::shared_ptr<Session> session_;
+  std::shared_ptr<Session> session_;            // legacy
+  std::shared_ptr<const StatelessCall> call_;   // stateless
   std::stop_token stop_;
   std::optional<json> progress_token_;
   std::optional<double> last_progress_;
   std::shared_ptr<Outbox> reply_;
   const std::chrono::milliseconds default_timeout_;
-  const json capabilities_;  // the session's, copied once: a reference handed out must stay valid
+  const json capabilities_;  // the session's (or the request's), copied once: a reference handed out must stay valid
+  const json* answers_;      // stateless: the client's answers by key; null when none
+  json input_requests_ = json::object();
+  json used_answers_ = json::object();
+  int asked_ = 0;
 };
 
 // params.name etc.: the member when it is a string.
@@ -156,11 +194,6 @@ std::string negotiate_version(const json& params, std::string_view fallback) {
   return std::string(fallback);
 }
 
-bool allows_batches(std::string_view version) { return version == "2025-03-26"; }
-
-// Versions are dates, so they order as strings.
-bool sends_priming_event(std::string_view version) { return version >= "2025-11-25"; }
-
 std::optional<json> progress_token(const json& params) {
   if (!params.is_object()) return std::nullopt;
   const auto meta = params.find("_meta");
@@ -170,52 +203,184 @@ std::optional<json> progress_token(const json& params) {
   return *token;
 }
 
-json initialize_result(const ServerInfo& info, std::string_view version, const Catalog& catalog) {
-  json capabilities = {{"tools", {{"listChanged", false}}}, {"logging", json::object()}};
-  if (!catalog.resources.empty()) capabilities["resources"] = {{"subscribe", true}, {"listChanged", false}};
-  if (!catalog.prompts.empty()) capabilities["prompts"] = {{"listChanged", false}};
+json server_capabilities(const Catalog& catalog) {
+  // listChanged: the catalog's ChangeFeed reaches GET streams and listen streams alike.
+  json capabilities = {{"tools", {{"listChanged", true}}}, {"logging", json::object()}};
+  if (!catalog.resources.empty()) capabilities["resources"] = {{"subscribe", true}, {"listChanged", true}};
+  if (!catalog.prompts.empty()) capabilities["prompts"] = {{"listChanged", true}};
   if (catalog.has_completions()) {
     capabilities["completions"] = json::object();
   }
+  return capabilities;
+}
+
+json initialize_result(const ServerInfo& info, std::string_view version, const Catalog& catalog) {
   json result = {
       {"protocolVersion", std::string(version)},
-      {"capabilities", std::move(capabilities)},
+      {"capabilities", server_capabilities(catalog)},
       {"serverInfo", {{"name", info.name}, {"version", info.version}}},
   };
   if (!info.instructions.empty()) result["instructions"] = info.instructions;
   return result;
 }
 
+json discover_result(const ServerInfo& info, const Catalog& catalog, std::span<const std::string_view> versions) {
+  json supported = json::array();
+  for (const auto v : versions) supported.push_back(std::string(v));
+  json result = {{"supportedVersions", std::move(supported)}, {"capabilities", server_capabilities(catalog)}};
+  if (!info.instructions.empty()) result["instructions"] = info.instructions;
+  return result;
+}
+
+json modern_response(json response, std::string_view method, const ServerInfo& info) {
+  const auto it = response.find("result");
+  if (it == response.end() || !it->is_object()) return response;  // errors carry no resultType
+  auto& result = *it;
+  if (!result.contains("resultType")) result["resultType"] = "complete";
+  // Caching hints on every complete result of the cacheable methods. ttlMs 0: a list can change
+  // at any time (list_changed says when); public: nothing in them depends on who asks.
+  const bool cacheable = method == "server/discover" || method == "tools/list" || method == "prompts/list" ||
+                         method == "resources/list" || method == "resources/templates/list" ||
+                         method == "resources/read";
+  if (cacheable && result["resultType"] == "complete") {
+    if (!result.contains("ttlMs")) result["ttlMs"] = 0;
+    // A resource's contents may be the caller's own data.
+    if (!result.contains("cacheScope")) result["cacheScope"] = method == "resources/read" ? "private" : "public";
+  }
+  auto& meta = result["_meta"];
+  if (!meta.is_object()) meta = json::object();
+  meta[std::string(modern::kMetaServerInfo)] = {{"name", info.name}, {"version", info.version}};
+  return response;
+}
+
 Dispatcher::Dispatcher(const Catalog& catalog, ToolPool& pool, Metrics& metrics,
                        std::chrono::milliseconds client_request_timeout)
     : catalog_(catalog), pool_(pool), metrics_(metrics), client_request_timeout_(client_request_timeout) {}
+
+void Dispatcher::serve_stateless(const ServerInfo& info, std::shared_ptr<const RequestStateSeal> seal,
+                                 std::chrono::milliseconds state_ttl) {
+  info_ = &info;
+  seal_ = std::move(seal);
+  state_ttl_ = state_ttl;
+}
 
 void Dispatcher::handle_request(const std::shared_ptr<Session>& session, const jsonrpc::Message& request,
                                 const std::shared_ptr<Outbox>& reply, InFlightGuard guard,
                                 std::stop_token stop) {
   const auto& method = request.method;
+  const Origin origin{.session = session, .call = nullptr, .who = "session " + session->id()};
   if (method == "tools/call") {
-    call_tool(session, request, reply, std::move(guard), std::move(stop));
+    call_tool(origin, request, reply, std::move(guard), std::move(stop), {});
     return;
   }
   // User code (readers, prompt builders, completers) runs on the pool: it may block.
-  if (method == "resources/read" && !catalog_.resources.empty()) {
-    run(session, request, reply, std::move(guard), std::move(stop),
-        [this, request](const std::stop_token&) { return read_resource(request); }, false, method);
-    return;
-  }
-  if (method == "prompts/get" && !catalog_.prompts.empty()) {
-    run(session, request, reply, std::move(guard), std::move(stop),
-        [this, request](const std::stop_token&) { return get_prompt(request); }, false, method);
-    return;
-  }
-  if (method == "completion/complete" && catalog_.has_completions()) {
-    run(session, request, reply, std::move(guard), std::move(stop),
-        [this, request](const std::stop_token&) { return complete(request); }, false, method);
-    return;
-  }
+  if (run_user_code(origin, request, reply, guard, stop, {})) return;
   reply->complete(jsonrpc::key_of(*request.id), answer(*session, request));
   guard.release();
+}
+
+bool Dispatcher::run_user_code(const Origin& origin, const jsonrpc::Message& request,
+                               const std::shared_ptr<Outbox>& reply, InFlightGuard& guard, std::stop_token& stop,
+                               const json& answers) {
+  const auto& method = request.method;
+  const bool modern = origin.call != nullptr;
+  if (method == "resources/read" && !catalog_.resources.empty()) {
+    run(origin, request, reply, std::move(guard), std::move(stop),
+        [this, request, modern](const std::stop_token&) { return read_resource(request, modern); }, false, method);
+    return true;
+  }
+  if (method == "prompts/get" && !catalog_.prompts.empty()) {
+    run(origin, request, reply, std::move(guard), std::move(stop),
+        [this, origin, request, reply, answers](const std::stop_token& cancel) {
+          return get_prompt(origin, request, reply, cancel, answers);
+        },
+        false, method);
+    return true;
+  }
+  if (method == "completion/complete" && catalog_.has_completions()) {
+    run(origin, request, reply, std::move(guard), std::move(stop),
+        [this, request](const std::stop_token&) { return complete(request); }, false, method);
+    return true;
+  }
+  return false;
+}
+
+void Dispatcher::handle_stateless(const std::shared_ptr<const StatelessCall>& call, const jsonrpc::Message& request,
+                                  const std::shared_ptr<Outbox>& reply, InFlightGuard guard, std::stop_token stop) {
+  const auto& method = request.method;
+  const auto& id = *request.id;
+  const Origin origin{.session = nullptr, .call = call, .who = call->label};
+  auto finish = [this, method](json response) { return modern_response(std::move(response), method, *info_); };
+  auto answer_now = [&](json response) {
+    reply->complete(jsonrpc::key_of(id), finish(std::move(response)));
+    guard.release();
+  };
+  json answers = json::object();
+  if (method == "tools/call" || method == "prompts/get" || method == "resources/read") {
+    if (auto refusal = read_answers(*call, request, answers)) return answer_now(std::move(*refusal));
+  }
+  if (method == "tools/call") {
+    call_tool(origin, request, reply, std::move(guard), std::move(stop), std::move(answers));
+    return;
+  }
+  if (run_user_code(origin, request, reply, guard, stop, answers)) return;
+  if (method == "server/discover") return answer_now(jsonrpc::make_result(id, discover_result(*info_, catalog_, kModernVersions)));
+  const bool listing = method == "tools/list" || method == "resources/list" || method == "resources/templates/list" ||
+                       method == "prompts/list";
+  if (!listing) return answer_now(error_response(errc::modern_method_not_found, request.id, method));
+  if (has_cursor(request.params)) return answer_now(error_response(errc::invalid_params, request.id, "unknown cursor"));
+  if (method == "tools/list") return answer_now(jsonrpc::make_result(id, json{{"tools", catalog_.tools.list()}}));
+  if (method == "resources/list") return answer_now(jsonrpc::make_result(id, json{{"resources", catalog_.resources.list()}}));
+  if (method == "resources/templates/list") {
+    return answer_now(jsonrpc::make_result(id, json{{"resourceTemplates", catalog_.resources.list_templates()}}));
+  }
+  answer_now(jsonrpc::make_result(id, json{{"prompts", catalog_.prompts.list()}}));
+}
+
+std::optional<json> Dispatcher::read_answers(const StatelessCall& call, const jsonrpc::Message& request,
+                                             json& answers) const {
+  const json& params = request.params;
+  if (!params.is_object()) return std::nullopt;
+  if (const auto state = params.find("requestState"); state != params.end()) {
+    if (!state->is_string()) return error_response(errc::invalid_request_state, request.id, "it must be a string");
+    std::string why;
+    auto payload = seal_->open(state->get_ref<const std::string&>(), std::chrono::system_clock::now(), why);
+    if (!payload) {
+      log()->info("{}: {} refused: requestState {}", call.label, request.method, why);
+      return error_response(errc::invalid_request_state, request.id, why);
+    }
+    // Bound to what it was issued for: a state cannot be replayed into another call, or by
+    // another principal.
+    if (payload->value("m", std::string()) != request.method || payload->value("n", std::string()) != target_of(request) ||
+        payload->value("o", std::string()) != call.owner) {
+      log()->info("{}: {} refused: requestState was issued for another request", call.label, request.method);
+      return error_response(errc::invalid_request_state, request.id, "it was issued for another request");
+    }
+    if (const auto carried = payload->find("a"); carried != payload->end() && carried->is_object()) answers = *carried;
+  }
+  if (const auto responses = params.find("inputResponses"); responses != params.end() && !responses->is_null()) {
+    if (!responses->is_object()) {
+      return error_response(errc::invalid_params, request.id, "\"inputResponses\" must be an object");
+    }
+    for (const auto& [key, value] : responses->items()) answers[key] = value;
+  }
+  return std::nullopt;
+}
+
+std::string Dispatcher::target_of(const jsonrpc::Message& request) {
+  const auto* name = string_param(request.params, request.method == "resources/read" ? "uri" : "name");
+  return name != nullptr ? *name : std::string();
+}
+
+json Dispatcher::input_required(const jsonrpc::RequestId& id, const StatelessCall& call, const jsonrpc::Message& request,
+                                const json& input_requests, const json& used_answers) {
+  ++metrics_.input_required_results;
+  const json state = {{"m", request.method}, {"n", target_of(request)}, {"o", call.owner}, {"a", used_answers}};
+  log()->debug("{}: {} asks the client {} thing(s) in an InputRequiredResult", call.label, request.method,
+               input_requests.size());
+  return jsonrpc::make_result(id, {{"resultType", "input_required"},
+                                   {"inputRequests", input_requests},
+                                   {"requestState", seal_->seal(state, std::chrono::system_clock::now() + state_ttl_)}});
 }
 
 json Dispatcher::answer(Session& session, const jsonrpc::Message& request) const {
@@ -261,32 +426,27 @@ json Dispatcher::answer(Session& session, const jsonrpc::Message& request) const
   return error_response(errc::method_not_found, request.id, method);
 }
 
-void Dispatcher::call_tool(const std::shared_ptr<Session>& session, const jsonrpc::Message& request,
-                           const std::shared_ptr<Outbox>& reply, InFlightGuard guard, std::stop_token stop) {
+void Dispatcher::call_tool(const Origin& origin, const jsonrpc::Message& request, const std::shared_ptr<Outbox>& reply,
+                           InFlightGuard guard, std::stop_token stop, json answers) {
   const auto key = jsonrpc::key_of(*request.id);
   const json& params = request.params;
+  auto refuse = [&](json response) {
+    reply->complete(key, origin.call ? modern_response(std::move(response), request.method, *info_) : std::move(response));
+  };
   const auto* name = string_param(params, "name");
-  if (name == nullptr) {
-    reply->complete(key, error_response(errc::invalid_params, request.id, "\"name\" must be a string"));
-    return;
-  }
+  if (name == nullptr) return refuse(error_response(errc::invalid_params, request.id, "\"name\" must be a string"));
   const auto* tool = catalog_.tools.find(*name);
-  if (tool == nullptr) {
-    reply->complete(key, error_response(errc::invalid_params, request.id, "unknown tool '" + *name + "'"));
-    return;
-  }
+  if (tool == nullptr) return refuse(error_response(errc::invalid_params, request.id, "unknown tool '" + *name + "'"));
   json arguments = json::object();
   if (const auto args = params.find("arguments"); args != params.end() && !args->is_null()) {
-    if (!args->is_object()) {
-      reply->complete(key, error_response(errc::invalid_params, request.id, "\"arguments\" must be an object"));
-      return;
-    }
+    if (!args->is_object()) return refuse(error_response(errc::invalid_params, request.id, "\"arguments\" must be an object"));
     arguments = *args;
   }
   ++metrics_.tool_calls;
-  auto job = [this, tool, session, reply, id = *request.id, arguments = std::move(arguments),
+  auto job = [this, tool, origin, reply, request, arguments = std::move(arguments), answers = std::move(answers),
               token = progress_token(params)](const std::stop_token& cancel) {
-    ToolCallContext context(arguments, session, cancel, token, reply, client_request_timeout_);
+    ToolCallContext context(arguments, origin.session, origin.call, cancel, token, reply, client_request_timeout_,
+                            origin.call ? &answers : nullptr);
     ToolResult result;
     try {
       result = tool->handler(context);
@@ -297,40 +457,44 @@ void Dispatcher::call_tool(const std::shared_ptr<Session>& session, const jsonrp
       log()->warn("tool {} threw a non-standard exception", tool->definition.name);
       result = ToolResult::error("tool failed");
     }
-    return jsonrpc::make_result(id, result.to_json());
+    if (origin.call && !context.input_requests().empty()) {
+      return input_required(*request.id, *origin.call, request, context.input_requests(), context.used_answers());
+    }
+    return jsonrpc::make_result(*request.id, result.to_json());
   };
-  run(session, request, reply, std::move(guard), std::move(stop), std::move(job),
+  run(origin, request, reply, std::move(guard), std::move(stop), std::move(job),
       tool->execution == ToolExecution::inline_nonblocking, tool->definition.name);
 }
 
-void Dispatcher::run(const std::shared_ptr<Session>& session, const jsonrpc::Message& request,
-                     const std::shared_ptr<Outbox>& reply, InFlightGuard guard, std::stop_token stop, Job job,
-                     bool run_inline, std::string what) {
+void Dispatcher::run(const Origin& origin, const jsonrpc::Message& request, const std::shared_ptr<Outbox>& reply,
+                     InFlightGuard guard, std::stop_token stop, Job job, bool run_inline, std::string what) {
   // std::function needs a copyable job; the guard itself is move-only.
   auto held = std::make_shared<InFlightGuard>(std::move(guard));
-  auto task = [reply, key = jsonrpc::key_of(*request.id), id = *request.id, method = std::move(what),
-               session_id = session->id(), held = std::move(held), stop = std::move(stop),
+  const ServerInfo* modern = origin.call ? info_ : nullptr;  // set: the answer speaks 2026-07-28
+  auto task = [reply, key = jsonrpc::key_of(*request.id), id = *request.id, method = request.method,
+               what = std::move(what), who = origin.who, modern, held = std::move(held), stop = std::move(stop),
                job = std::move(job)]() mutable {
     if (stop.stop_requested()) {
       // Cancelled (client, deadline or cancellation) while waiting for a worker: nobody can
       // receive the result, so the handler does not run at all. Released before the log line,
       // so whoever reads the line finds the request no longer in flight.
       held->release();
-      log()->debug("session {}: {} ({}) cancelled before it started", session_id, method, key);
+      log()->debug("{}: {} ({}) cancelled before it started", who, what, key);
       return;
     }
     json response;
     try {
       response = job(stop);
     } catch (const std::exception& e) {
-      log()->warn("session {}: {} ({}) failed: {}", session_id, method, key, e.what());
+      log()->warn("{}: {} ({}) failed: {}", who, what, key, e.what());
       response = error_response(errc::internal_error, id, e.what());
     } catch (...) {
-      log()->warn("session {}: {} ({}) failed with a non-standard exception", session_id, method, key);
+      log()->warn("{}: {} ({}) failed with a non-standard exception", who, what, key);
       response = error_response(errc::internal_error, id);
     }
+    if (modern != nullptr) response = modern_response(std::move(response), method, *modern);
     if (!reply->complete(key, response)) {
-      log()->debug("session {}: result of {} ({}) dropped: already answered or client gone", session_id, method, key);
+      log()->debug("{}: result of {} ({}) dropped: already answered or client gone", who, what, key);
     }
     held->release();
   };
@@ -341,25 +505,31 @@ void Dispatcher::run(const std::shared_ptr<Session>& session, const jsonrpc::Mes
   }
 }
 
-json Dispatcher::read_resource(const jsonrpc::Message& request) const {
+json Dispatcher::read_resource(const jsonrpc::Message& request, bool modern) const {
   const auto* uri = string_param(request.params, "uri");
   if (uri == nullptr) return error_response(errc::invalid_params, request.id, "\"uri\" must be a string");
   const auto match = catalog_.resources.find(*uri);
   std::vector<ResourceContent> contents;
   if (match) contents = (*match->reader)(*uri, match->variables);
-  if (contents.empty()) return error_response(errc::resource_not_found, request.id, *uri, json{{"uri", *uri}});
+  if (contents.empty()) {
+    // 2026-07-28 retired -32002: an unknown resource is invalid params there.
+    return error_response(modern ? errc::invalid_params : errc::resource_not_found, request.id,
+                          modern ? "resource not found: " + *uri : *uri, json{{"uri", *uri}});
+  }
   json list = json::array();
   for (const auto& c : contents) list.push_back(c.to_json());
   return jsonrpc::make_result(*request.id, json{{"contents", std::move(list)}});
 }
 
-json Dispatcher::get_prompt(const jsonrpc::Message& request) const {
+json Dispatcher::get_prompt(const Origin& origin, const jsonrpc::Message& request, const std::shared_ptr<Outbox>& reply,
+                            const std::stop_token& stop, const json& answers) {
   const json& params = request.params;
   const auto* name = string_param(params, "name");
   if (name == nullptr) return error_response(errc::invalid_params, request.id, "\"name\" must be a string");
   const auto* prompt = catalog_.prompts.find(*name);
   if (prompt == nullptr) return error_response(errc::invalid_params, request.id, "unknown prompt '" + *name + "'");
   PromptArguments arguments;
+  json argument_object = json::object();
   if (const auto args = params.find("arguments"); args != params.end() && !args->is_null()) {
     if (!args->is_object()) return error_response(errc::invalid_params, request.id, "\"arguments\" must be an object");
     for (const auto& [key, value] : args->items()) {
@@ -368,13 +538,20 @@ json Dispatcher::get_prompt(const jsonrpc::Message& request) const {
       }
       arguments.emplace(key, value.get<std::string>());
     }
+    argument_object = *args;
   }
   for (const auto& a : prompt->definition.arguments) {
     if (a.required && !arguments.contains(a.name)) {
       return error_response(errc::invalid_params, request.id, "missing required argument '" + a.name + "'");
     }
   }
-  return jsonrpc::make_result(*request.id, prompt->handler(arguments).to_json());
+  ToolCallContext context(argument_object, origin.session, origin.call, stop, progress_token(params), reply,
+                          client_request_timeout_, origin.call ? &answers : nullptr);
+  auto result = prompt->handler(arguments, context);
+  if (origin.call && !context.input_requests().empty()) {
+    return input_required(*request.id, *origin.call, request, context.input_requests(), context.used_answers());
+  }
+  return jsonrpc::make_result(*request.id, result.to_json());
 }
 
 json Dispatcher::complete(const jsonrpc::Message& request) const {

@@ -32,6 +32,9 @@ public:
   // Waits until the tool of `gate` is running, when the driver can see it (else nullopt: the
   // runner waits for the call's first progress notification instead).
   virtual std::optional<bool> wait_started(const std::string& gate, std::chrono::milliseconds timeout) = 0;
+  // Waits until the tool of `gate` has been told to stop (its call was cancelled), when the driver
+  // can see it (else nullopt: the runner watches the server's cancellation counter instead).
+  virtual std::optional<bool> wait_cancelled(const std::string& gate, std::chrono::milliseconds timeout) = 0;
   // Lets the gate's tool return; a no-op where the slow tool ends by itself.
   virtual void release(const std::string& gate) = 0;
   // Waits until the session reaches `state` (open, draining, closed); nullopt: cannot observe.

@@ -58,6 +58,7 @@ public:
     return {slow_.tool, {{slow_.arg, slow_.duration(stubborn ? slow_.stubborn_ms : slow_.ms)}}, true};
   }
   std::optional<bool> wait_started(const std::string&, milliseconds) override { return std::nullopt; }
+  std::optional<bool> wait_cancelled(const std::string&, milliseconds) override { return std::nullopt; }
   void release(const std::string&) override {}
   std::optional<bool> wait_state(const std::string&, const std::string&, milliseconds) override { return std::nullopt; }
   bool shutdown() override {

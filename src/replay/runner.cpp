@@ -11,6 +11,8 @@
 #include <thread>
 
 #include "graceway/jsonrpc.hpp"
+#include "mcp/era.hpp"
+#include "mcp/modern_request.hpp"
 #include "replay/http_exchange.hpp"
 
 namespace graceway::replay {
@@ -28,6 +30,7 @@ struct Exchange {
   std::thread reader;
   json id;                 // the JSON-RPC id sent; null for DELETE, GET and notifications
   std::string gate;        // set for gate calls
+  bool modern = false;     // a stateless 2026-07-28 request
   bool progress_signals = false;
   std::size_t record = 0;  // index into Play::records_
   std::atomic<bool> dropped{false};  // the runner dropped the connection on purpose
@@ -125,6 +128,8 @@ private:
   void judge(const Step& step, Exchange& ex, const Expectation& x);
   std::shared_ptr<Exchange> request(const Step& step, const std::string& label, const json& message,
                                     const std::string& session);
+  std::shared_ptr<Exchange> modern_request(const Step& step, const std::string& label, json message);
+  void wait_cancelled(const Step& step);
   void finish_sync(const Step& step, const std::shared_ptr<Exchange>& ex);
   void open(const Step& step);
   void step(const Step& step);
@@ -147,6 +152,9 @@ private:
   // Each counter the scenario bounds, read before its first step: the bound is on the change, so
   // a server that earlier scenarios (or anyone) used is judged on this scenario alone.
   std::map<std::string, std::optional<std::uint64_t>> counters_before_;
+  // Over the wire, `cancelled` watches the server's cancellation counters: each one's value before
+  // the first step, and how many cancellations the scenario has waited for on it so far.
+  std::map<std::string, std::pair<std::optional<std::uint64_t>, std::uint64_t>> cancellations_;
   bool shut_down_ = false;
 };
 
@@ -294,11 +302,47 @@ void Play::judge(const Step& step, Exchange& ex, const Expectation& x) {
                   : "the response body never ended (a hung stream)");
   }
   if (!x.ends && ex.ended) fail(Level::graceway, step, "the stream ended; expected it to stay open");
+  if (x.session_header && *x.session_header != !ex.session_header.empty()) {
+    fail(Level::graceway, step,
+         *x.session_header ? "no Mcp-Session-Id in the response; expected one"
+                           : "the response carries Mcp-Session-Id " + ex.session_header + "; expected none");
+  }
 }
 
 std::shared_ptr<Exchange> Play::request(const Step& step, const std::string& label, const json& message,
                                         const std::string& session) {
   return start(step, label, "POST", mcp_headers(session), message.dump(), message.value("id", json()));
+}
+
+// A 2026-07-28 request: its version and the client's capabilities (none) in params._meta, and the
+// routing headers that mirror the body. It belongs to no session: an Mcp-Session-Id goes along
+// only when the step names a session, to see what the server makes of it.
+std::shared_ptr<Exchange> Play::modern_request(const Step& step, const std::string& label, json message) {
+  namespace modern = mcp::modern;
+  const std::string version(mcp::kModernVersions.front());
+  const std::string method = message.value("method", std::string());
+  auto& params = message["params"];
+  if (!params.is_object()) params = json::object();
+  auto& meta = params["_meta"];
+  meta[std::string(modern::kMetaProtocolVersion)] = version;
+  meta[std::string(modern::kMetaClientCapabilities)] = json::object();
+  meta[std::string(modern::kMetaClientInfo)] = {{"name", "graceway-replay"}, {"version", "1"}};
+  HeaderList headers = {{"Content-Type", "application/json"},
+                        {"Accept", "application/json, text/event-stream"},
+                        {std::string(modern::kHeaderProtocolVersion), version},
+                        {std::string(modern::kHeaderMethod), method}};
+  const char* named = method == "tools/call" || method == "prompts/get" ? "name"
+                      : method == "resources/read"                      ? "uri"
+                                                                        : nullptr;
+  if (named != nullptr) {
+    if (const auto value = jsonrpc::string_member(params, named)) {
+      headers.emplace_back(std::string(modern::kHeaderName), modern::encode_header_value(*value));
+    }
+  }
+  if (!step.session.empty() || !step.session_id.empty()) headers.emplace_back(kSessionHeader, session_id(step));
+  auto ex = start(step, "stateless " + label, "POST", std::move(headers), message.dump(), message.value("id", json()));
+  ex->modern = true;
+  return ex;
 }
 
 void Play::finish_sync(const Step& step, const std::shared_ptr<Exchange>& ex) {
@@ -308,7 +352,8 @@ void Play::finish_sync(const Step& step, const std::shared_ptr<Exchange>& ex) {
   }
   settle(*ex);
   judge(step, *ex, step.expect.value_or(default_expectation(step.op)));
-  const auto sid = step.session;
+  // A stateless request's status says nothing about the session whose id it carried.
+  const auto sid = step.modern ? std::string() : step.session;
   std::lock_guard lock(ex->mu);
   if (ex->status == 404) mark(sid, "closed");
   if (ex->status == 503 && step.op != "open") mark(sid, "draining");
@@ -374,6 +419,34 @@ bool Play::wait_state(const std::string& session, const std::string& state) {
     gap = std::min(gap * 2, milliseconds(1000));
   }
   return false;
+}
+
+void Play::wait_cancelled(const Step& s) {
+  auto& ex = *pending_[s.request];
+  if (auto exact = ex.gate.empty() ? std::nullopt : driver_.wait_cancelled(ex.gate, options_.state_timeout)) {
+    if (!*exact) fail(Level::graceway, s, "the tool of " + s.request + " was never cancelled");
+    return;
+  }
+  // Over the wire: the server's count of cancelled calls, where it has /metrics, must rise by one
+  // more than the scenario has waited for so far.
+  const std::string counter = ex.modern ? "stateless_requests_cancelled" : "tool_calls_cancelled";
+  auto& [before, awaited] = cancellations_[counter];
+  ++awaited;
+  const auto give_up = std::chrono::steady_clock::now() + options_.state_timeout;
+  auto gap = milliseconds(5);
+  std::optional<std::uint64_t> now = before ? driver_.counter(counter) : std::nullopt;
+  while (now && *now < *before + awaited && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(gap);  // observation interval over the wire only
+    gap = std::min(gap * 2, milliseconds(200));
+    now = driver_.counter(counter);
+  }
+  if (!now) {
+    result_.notes.push_back("the cancellation of " + s.request + " is not observable here (no " + counter + ")");
+  } else if (*now < *before + awaited) {
+    fail(Level::graceway, s,
+         s.request + " was never cancelled: " + counter + " rose by " + std::to_string(*now - *before) + ", expected " +
+             std::to_string(awaited));
+  }
 }
 
 void Play::churn(const Step& step) {
@@ -454,7 +527,7 @@ void Play::step(const Step& s) {
   if (s.op == "post") {
     json m = {{"jsonrpc", "2.0"}, {"id", next_id_++}, {"method", s.method}};
     if (!s.params.is_null()) m["params"] = s.params;
-    return finish_sync(s, request(s, s.method, m, session_id(s)));
+    return finish_sync(s, s.modern ? modern_request(s, s.method, std::move(m)) : request(s, s.method, m, session_id(s)));
   }
   if (s.op == "call") {
     json params;
@@ -471,8 +544,8 @@ void Play::step(const Step& s) {
     }
     const int id = next_id_++;
     params["_meta"] = {{"progressToken", "p" + std::to_string(id)}};
-    auto ex = request(s, label, {{"jsonrpc", "2.0"}, {"id", id}, {"method", "tools/call"}, {"params", params}},
-                      session_id(s));
+    json m = {{"jsonrpc", "2.0"}, {"id", id}, {"method", "tools/call"}, {"params", std::move(params)}};
+    auto ex = s.modern ? modern_request(s, label, std::move(m)) : request(s, label, m, session_id(s));
     ex->gate = s.gate;
     ex->progress_signals = progress;
     return finish_sync(s, ex);
@@ -541,6 +614,7 @@ void Play::step(const Step& s) {
     }
     return;
   }
+  if (s.op == "cancelled") return wait_cancelled(s);
   if (s.op == "release") return driver_.release(s.gate);
   if (s.op == "await") {
     auto& ex = *pending_[s.request];
@@ -641,6 +715,11 @@ Result Play::run() {
   result_.file = scenario_.file;
   errors_before_ = driver_.error_lines();
   for (const auto& [name, bound] : scenario_.counters) counters_before_[name] = driver_.counter(name);
+  if (scenario_.uses("cancelled")) {
+    for (const char* name : {"tool_calls_cancelled", "stateless_requests_cancelled"}) {
+      cancellations_[name] = {driver_.counter(name), 0};
+    }
+  }
   for (const auto& s : scenario_.steps) {
     step(s);
     if (result_.skipped) break;

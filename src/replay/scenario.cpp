@@ -52,7 +52,9 @@ std::vector<int> statuses(const json& value, const std::string& where) {
 }
 
 Expectation parse_expect(const json& e, const std::string& where) {
-  only_keys(e, {"status", "spec_status", "retry_after", "response", "response_level", "error_code", "ends", "ends_level"},
+  only_keys(e,
+            {"status", "spec_status", "retry_after", "response", "response_level", "error_code", "ends", "ends_level",
+             "session_header"},
             where);
   Expectation x;
   if (e.contains("status")) x.status = statuses(e["status"], where + ".status");
@@ -79,17 +81,21 @@ Expectation parse_expect(const json& e, const std::string& where) {
   const auto ends_level = text(e, "ends_level", where, level);
   if (ends_level != "spec" && ends_level != "graceway") fail(where, "\"ends_level\" is spec or graceway");
   x.ends_level = ends_level == "spec" ? Level::spec : Level::graceway;
+  if (e.contains("session_header")) {
+    if (!e["session_header"].is_boolean()) fail(where, "\"session_header\" must be true or false");
+    x.session_header = e["session_header"].get<bool>();
+  }
   return x;
 }
 
 const std::set<std::string> kOps = {"open", "post", "call", "notify", "cancel", "delete", "get", "close", "drop", "exit",
-                                    "started", "release", "await", "wait_state", "shutdown", "churn"};
+                                    "started", "cancelled", "release", "await", "wait_state", "shutdown", "churn"};
 
 Step parse_step(const json& s, std::size_t index, const std::string& file) {
   const std::string where = file + ": step " + std::to_string(index + 1);
   only_keys(s,
             {"op", "as", "session", "session_id", "method", "params", "tool", "args", "gate", "stubborn", "request",
-             "state", "sessions", "parallel", "version", "expect", "note"},
+             "state", "sessions", "parallel", "version", "era", "expect", "note"},
             where);
   Step step;
   step.index = index;
@@ -109,18 +115,24 @@ Step parse_step(const json& s, std::size_t index, const std::string& file) {
   step.sessions = static_cast<int>(number(s, "sessions", where, 0));
   step.parallel = static_cast<int>(number(s, "parallel", where, 1));
   step.version = text(s, "version", where, "2025-11-25");
+  const auto era = text(s, "era", where, "legacy");
+  if (era != "legacy" && era != "modern") fail(where, "\"era\" is legacy or modern");
+  step.modern = era == "modern";
+  if (step.modern && step.op != "post" && step.op != "call") fail(where, "\"era\": \"modern\" applies to post and call");
   if (s.contains("expect")) step.expect = parse_expect(s["expect"], where + ".expect");
 
   auto need = [&](bool ok, const char* what) {
     if (!ok) fail(where, "\"" + step.op + "\" needs " + what);
   };
   const bool addressed = !step.session.empty() || !step.session_id.empty();
+  // A modern request belongs to no session; it names one only to send that id along.
+  const bool placed = addressed || step.modern;
   if (step.op == "open") need(!step.session.empty(), "\"session\"");
-  if (step.op == "post" || step.op == "notify") need(addressed && !step.method.empty(), "a session and \"method\"");
-  if (step.op == "call") need(addressed && (!step.tool.empty() || !step.gate.empty()), "a session and \"tool\" or \"gate\"");
+  if (step.op == "post" || step.op == "notify") need(placed && !step.method.empty(), "a session and \"method\"");
+  if (step.op == "call") need(placed && (!step.tool.empty() || !step.gate.empty()), "a session and \"tool\" or \"gate\"");
   if (step.op == "delete" || step.op == "get") need(addressed, "a session");
   if (step.op == "cancel") need(addressed && !step.request.empty(), "a session and \"request\"");
-  if (step.op == "started" || step.op == "await" || step.op == "drop" || step.op == "close") {
+  if (step.op == "started" || step.op == "cancelled" || step.op == "await" || step.op == "drop" || step.op == "close") {
     need(!step.request.empty(), "\"request\"");
   }
   if (step.op == "release") need(!step.gate.empty(), "\"gate\"");
@@ -175,7 +187,7 @@ Scenario parse_scenario(const json& doc, const std::string& file) {
     sc.no_error_logs = e.value("no_error_logs", true);
     if (e.contains("counters")) {
       only_keys(e["counters"], {"dropped_writes", "late_results", "deadline_errors", "tool_calls_cancelled",
-                                "requests_refused", "sessions_created"},
+                                "requests_refused", "sessions_created", "stateless_requests_cancelled"},
                 where + ".counters");
       for (const auto& [name, bound] : e["counters"].items()) {
         std::string at = where;

@@ -29,11 +29,12 @@ struct Expectation {
   bool ends = true;                     // the response body ends
   Level ends_level = Level::spec;       // of that check (default: response_level); a stream that
                                         // stays open after its answer is always graceway (SHOULD)
+  std::optional<bool> session_header;   // the response carries an Mcp-Session-Id (graceway)
 };
 
 struct Step {
   std::string op;          // open, post, call, notify, cancel, delete, get, close, drop, exit, started,
-                           // release, await, wait_state, shutdown, churn
+                           // cancelled, release, await, wait_state, shutdown, churn
   std::string as;          // names a request started in the background (checked by await)
   std::string session;     // a session's name in this scenario
   std::string session_id;  // a literal id instead (unknown ids)
@@ -48,6 +49,7 @@ struct Step {
   int sessions = 0;        // churn: how many sessions
   int parallel = 1;        // churn: how many at once
   std::string version;     // open: protocol version to ask for
+  bool modern = false;     // post, call: "era": "modern", a stateless 2026-07-28 request
   std::optional<Expectation> expect;
   std::size_t index = 0;   // position in the file, for messages
 };

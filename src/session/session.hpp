@@ -52,15 +52,27 @@ struct InFlightRequest {
   bool cancelled = false;  // by notifications/cancelled: its response slot is already gone
 };
 
-class Session;
+// What keeps track of requests in flight: a session, or the process's stateless requests
+// (runtime/stateless_requests.hpp).
+class InFlightOwner {
+public:
+  InFlightOwner() = default;
+  InFlightOwner(const InFlightOwner&) = delete;
+  InFlightOwner& operator=(const InFlightOwner&) = delete;
+  // The request `key` has ended (its guard was released).
+  virtual void end_request(const std::string& key) noexcept = 0;
+
+protected:
+  virtual ~InFlightOwner() = default;
+};
 
 // Holds one request in flight; releasing it (or destroying it) ends the request, which may
-// close a draining session.
+// close a draining session (or let a shutdown finish).
 class InFlightGuard {
 public:
   InFlightGuard() = default;
-  InFlightGuard(std::shared_ptr<Session> session, std::string key)
-      : session_(std::move(session)), key_(std::move(key)) {}
+  InFlightGuard(std::shared_ptr<InFlightOwner> owner, std::string key)
+      : session_(std::move(owner)), key_(std::move(key)) {}
   InFlightGuard(InFlightGuard&& other) noexcept = default;
   InFlightGuard& operator=(InFlightGuard&& other) noexcept;
   InFlightGuard(const InFlightGuard&) = delete;
@@ -71,7 +83,7 @@ public:
   [[nodiscard]] explicit operator bool() const { return session_ != nullptr; }
 
 private:
-  std::shared_ptr<Session> session_;
+  std::shared_ptr<InFlightOwner> session_;
   std::string key_;
 };
 
@@ -80,7 +92,7 @@ private:
 // the first initialize POSTed to the messages endpoint.
 enum class SessionTransport { streamable_http, legacy_sse };
 
-class Session : public std::enable_shared_from_this<Session> {
+class Session final : public InFlightOwner, public std::enable_shared_from_this<Session> {
 public:
   Session(std::string id, std::string protocol_version, const SessionEnvironment& env,
           nlohmann::json client_capabilities = nlohmann::json::object(),
@@ -173,8 +185,7 @@ public:
                            std::chrono::milliseconds window);
 
 private:
-  friend class InFlightGuard;
-  void end_request(const std::string& key) noexcept;
+  void end_request(const std::string& key) noexcept override;
   // Starts a drain with mu_ held; consumes the lock.
   void drain_locked(std::unique_lock<std::mutex>& lock, EndReason why, std::chrono::milliseconds window);
   // The only writer of state_. Checks the edge, applies it, releases mu_, then logs

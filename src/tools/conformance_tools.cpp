@@ -188,11 +188,160 @@ void add_tools(ToolRegistry& tools) {
       {"$schema", "https://json-schema.org/draft/2020-12/schema"},
       {"type", "object"},
       {"$defs",
-       {{"address", {{"type", "object"}, {"properties", {{"street", {{"type", "string"}}}, {"city", {{"type", "string"}}}}}}}}},
+       {{"address",
+         {{"$anchor", "address"},
+          {"type", "object"},
+          {"properties", {{"street", {{"type", "string"}}}, {"city", {{"type", "string"}}}}}}}}},
       {"properties", {{"name", {{"type", "string"}}}, {"address", {{"$ref", "#/$defs/address"}}}}},
+      // Composition and conditional keywords, which SEP-2106 says servers keep as written.
+      {"allOf", json::array({{{"anyOf", json::array({{{"required", {"name"}}}, {{"required", {"address"}}}})}}})},
+      {"if", {{"properties", {{"name", {{"const", "with-address"}}}}}}},
+      {"then", {{"required", {"address"}}}},
+      {"else", json::object()},
       {"additionalProperties", false}};
   tools.add(std::move(schema_2020), [](ToolContext& ctx) { return ToolResult::text("received " + ctx.arguments().dump()); },
             ToolExecution::inline_nonblocking);
+}
+
+// An elicitation input request for one string (or boolean) field.
+json elicitation(std::string message, std::string field, std::string type = "string") {
+  return {{"message", std::move(message)},
+          {"requestedSchema", {{"type", "object"}, {"properties", {{field, {{"type", std::move(type)}}}}}, {"required", {field}}}}};
+}
+json sampling(std::string text, int max_tokens) {
+  return {{"messages", json::array({{{"role", "user"}, {"content", text_content(std::move(text))}}})}, {"maxTokens", max_tokens}};
+}
+
+// The content a client's elicitation answer accepted, or null.
+json accepted(const ClientReply& reply) {
+  if (!reply.ok() || reply.value.value("action", std::string()) != "accept") return nullptr;
+  const auto content = reply.value.find("content");
+  return content != reply.value.end() && content->is_object() ? *content : json(nullptr);
+}
+
+// What a round that asked the client answers while it waits for the retry (the server replaces
+// it with the InputRequiredResult), or the failure of a legacy session's request.
+ToolResult unanswered(const ClientReply& reply) {
+  if (reply.status == ClientReply::Status::input_required) return {};
+  return ToolResult::error("the client did not answer: " + (reply.status == ClientReply::Status::error ? reply.value.dump() : reply.detail));
+}
+
+// The 2026-07-28 fixtures: multi round-trip requests (the client's answers come back in a retry),
+// the capability gate, list-changed triggers, logging without a level, a long cancellable call.
+void add_modern_tools(ToolRegistry& tools, const std::shared_ptr<ChangeFeed>& changes) {
+  tools.add(no_arguments("test_input_required_result_elicitation", "Asks the user's name, then greets them"),
+            [](ToolContext& ctx) {
+              const auto reply = ctx.ask_client("elicitation/create", elicitation("What is your name?", "name"), {}, "user_name");
+              const auto content = accepted(reply);
+              if (content.is_null()) return unanswered(reply);
+              return ToolResult::text("Hello, " + content.value("name", std::string("?")) + "!");
+            });
+  tools.add(no_arguments("test_input_required_result_sampling", "Asks the client's LLM a question"), [](ToolContext& ctx) {
+    const auto reply = ctx.ask_client("sampling/createMessage", sampling("What is the capital of France?", 100), {},
+                                      "capital_question");
+    if (!reply.ok()) return unanswered(reply);
+    const auto content = reply.value.value("content", json::object());
+    return ToolResult::text("LLM said: " + (content.is_object() ? content.value("text", content.dump()) : content.dump()));
+  });
+  tools.add(no_arguments("test_input_required_result_list_roots", "Asks the client for its roots"), [](ToolContext& ctx) {
+    const auto reply = ctx.ask_client("roots/list", json::object(), {}, "client_roots");
+    if (!reply.ok()) return unanswered(reply);
+    return ToolResult::text("roots: " + reply.value.value("roots", json::array()).dump());
+  });
+  tools.add(no_arguments("test_input_required_result_request_state", "Asks for a confirmation across one retry"),
+            [](ToolContext& ctx) {
+              const auto reply = ctx.ask_client("elicitation/create", elicitation("Please confirm", "ok", "boolean"), {}, "confirm");
+              const auto content = accepted(reply);
+              if (content.is_null()) return unanswered(reply);
+              return ToolResult::text(std::string("confirmed: ") + (content.value("ok", false) ? "yes" : "no"));
+            });
+  tools.add(no_arguments("test_input_required_result_tampered_state", "Asks for a confirmation; refuses forged state"),
+            [](ToolContext& ctx) {
+              const auto reply = ctx.ask_client("elicitation/create", elicitation("Please confirm", "ok", "boolean"), {}, "confirm");
+              if (accepted(reply).is_null()) return unanswered(reply);
+              return ToolResult::text("state verified");
+            });
+  tools.add(no_arguments("test_input_required_result_multiple_inputs", "Asks an elicitation, a sampling and the roots at once"),
+            [](ToolContext& ctx) {
+              const auto name = ctx.ask_client("elicitation/create", elicitation("What is your name?", "name"), {}, "user_name");
+              const auto greeting = ctx.ask_client("sampling/createMessage", sampling("Generate a greeting", 50), {}, "greeting");
+              const auto roots = ctx.ask_client("roots/list", json::object(), {}, "client_roots");
+              for (const auto* reply : {&name, &greeting, &roots}) {
+                if (!reply->ok()) return unanswered(*reply);
+              }
+              return ToolResult::text("name, greeting and roots received");
+            });
+  tools.add(no_arguments("test_input_required_result_multi_round", "Asks two questions, one round each"),
+            [](ToolContext& ctx) {
+              const auto step1 = ctx.ask_client("elicitation/create", elicitation("Step 1: What is your name?", "name"), {}, "step1");
+              const auto name = accepted(step1);
+              if (name.is_null()) return unanswered(step1);
+              const auto step2 =
+                  ctx.ask_client("elicitation/create", elicitation("Step 2: What is your favorite color?", "color"), {}, "step2");
+              const auto color = accepted(step2);
+              if (color.is_null()) return unanswered(step2);
+              return ToolResult::text(name.value("name", std::string("?")) + " likes " + color.value("color", std::string("?")));
+            });
+  tools.add(no_arguments("test_input_required_result_capabilities", "Asks only what the client declared it can answer"),
+            [](ToolContext& ctx) {
+              // ask_client skips what the client did not declare: only those asks come back.
+              const auto name = ctx.ask_client("elicitation/create", elicitation("What is your name?", "name"), {}, "user_name");
+              const auto greeting = ctx.ask_client("sampling/createMessage", sampling("Generate a greeting", 50), {}, "greeting");
+              for (const auto* reply : {&name, &greeting}) {
+                if (reply->status == ClientReply::Status::input_required) return ToolResult{};
+              }
+              return ToolResult::text("answered what the client could");
+            });
+  auto missing = no_arguments("test_missing_capability", "Cannot work without the client's sampling capability");
+  missing.required_client_capabilities = {"sampling"};
+  tools.add(std::move(missing), [](ToolContext& ctx) {
+    const auto reply = ctx.ask_client("sampling/createMessage", sampling("Say hello", 20), {}, "hello");
+    if (!reply.ok()) return unanswered(reply);
+    return ToolResult::text("sampling answered");
+  });
+  tools.add(no_arguments("test_streaming_elicitation", "Answers on its stream without sending the client requests"),
+            [](ToolContext& ctx) {
+              ctx.report_progress(1, 1, "stream observed");
+              return ToolResult::text("stream observed: no requests were sent to the client");
+            }, ToolExecution::inline_nonblocking);
+  tools.add(no_arguments("test_logging_tool", "Logs three messages (sent only at the request's logLevel)"),
+            [](ToolContext& ctx) {
+              for (const auto* message : {"Tool execution started", "Tool processing data", "Tool execution completed"}) {
+                ctx.log(LogLevel::info, message, "conformance");
+              }
+              return ToolResult::text("Tool with logging executed successfully");
+            }, ToolExecution::inline_nonblocking);
+  tools.add(no_arguments("test_trigger_tool_change", "Announces that the tool list changed"), [changes](ToolContext&) {
+    changes->publish(ChangeFeed::List::tools);
+    return ToolResult::text("tools/list_changed sent");
+  });
+  tools.add(no_arguments("test_trigger_prompt_change", "Announces that the prompt list changed"), [changes](ToolContext&) {
+    changes->publish(ChangeFeed::List::prompts);
+    return ToolResult::text("prompts/list_changed sent");
+  });
+  auto header = no_arguments("test_x_mcp_header", "Mirrors its region argument into the Mcp-Param-Region header");
+  header.input_schema = {{"type", "object"},
+                         {"properties", {{"region", {{"type", "string"}, {"x-mcp-header", "Region"}}}, {"level", {{"type", "integer"}}}}}};
+  tools.add(std::move(header), [](ToolContext& ctx) {
+    return ToolResult::text("region=" + ctx.arguments().value("region", std::string()));
+  }, ToolExecution::inline_nonblocking);
+  auto long_running = no_arguments("test_long_running_operation", "Reports progress until durationMs has passed");
+  long_running.input_schema = {{"type", "object"},
+                               {"properties",
+                                {{"durationMs", {{"type", "integer"}, {"minimum", 0}, {"maximum", 60000}}},
+                                 {"stepMs", {{"type", "integer"}, {"minimum", 10}}}}}};
+  tools.add(std::move(long_running), [](ToolContext& ctx) {
+    const auto duration = std::clamp<std::int64_t>(ctx.arguments().value("durationMs", std::int64_t{10000}), 0, 60000);
+    const auto step = std::max<std::int64_t>(ctx.arguments().value("stepMs", std::int64_t{100}), 10);
+    std::int64_t elapsed = 0;
+    while (elapsed < duration) {
+      const auto wait = std::min(step, duration - elapsed);
+      if (!ctx.wait_for(milliseconds(wait))) return ToolResult::error("cancelled after " + std::to_string(elapsed) + " ms");
+      elapsed += wait;
+      ctx.report_progress(static_cast<double>(elapsed), static_cast<double>(duration));
+    }
+    return ToolResult::text("completed after " + std::to_string(elapsed) + " ms");
+  });
 }
 
 // The values among `candidates` that start with `typed`.
@@ -286,12 +435,21 @@ void add_prompts(PromptRegistry& prompts) {
   prompts.add(prompt("test_prompt_with_image", "A prompt with an image"), [](const PromptArguments&) {
     return PromptResult{}.add("user", image_content()).add("user", text_content("Please analyze the image above."));
   });
+  prompts.add(prompt("test_input_required_result_prompt", "Asks the user for context before it is built"),
+              PromptContextHandler([](const PromptArguments&, ToolContext& ctx) {
+                const auto reply = ctx.ask_client(
+                    "elicitation/create", elicitation("What context should the prompt use?", "context"), {}, "user_context");
+                const auto content = accepted(reply);
+                if (content.is_null()) return PromptResult{};  // replaced by the InputRequiredResult, or a retry
+                return PromptResult{}.add("user", text_content("Use this context: " + content.value("context", std::string())));
+              }));
 }
 
 }  // namespace
 
 void add_conformance_set(Catalog& catalog) {
   add_tools(catalog.tools);
+  add_modern_tools(catalog.tools, catalog.changes);
   add_resources(catalog.resources);
   add_prompts(catalog.prompts);
 }

@@ -45,7 +45,7 @@ constexpr std::array kTable{
     Row{errc::unsupported_framing, {501, kServerError, "Not Implemented: Transfer-Encoding must be exactly chunked"}},
     Row{errc::expectation_failed, {417, kServerError, "Expectation Failed: only 100-continue is supported"}},
     Row{errc::request_cancelled, {200, kServerError, "Request cancelled"}},
-    Row{errc::drain_deadline, {200, kServerError, "Session closed: the drain window ended before the request finished"}},
+    Row{errc::drain_deadline, {200, kServerError, "The drain window ended before the request finished"}},
     Row{errc::server_unavailable, {503, kServerError, "The MCP server cannot be started now; retry later"}},
     Row{errc::server_failed, {502, -32603, "Internal error: the MCP server failed"}},
     Row{errc::credentials_required, {401, kServerError, "Unauthorized: authentication required"}},
@@ -53,13 +53,20 @@ constexpr std::array kTable{
     Row{errc::insufficient_scope, {403, kServerError, "Forbidden: insufficient scope"}},
     Row{errc::malformed_credentials, {400, kServerError, "Bad Request: malformed credentials"}},
     Row{errc::rate_limited, {429, kServerError, "Too Many Requests"}},
+    Row{errc::header_mismatch, {400, kHeaderMismatch, "Bad Request: header mismatch"}},
+    Row{errc::missing_client_capability, {400, kMissingClientCapability, "Missing required client capability"}},
+    Row{errc::unsupported_modern_version, {400, kUnsupportedProtocolVersion, "Unsupported protocol version"}},
+    Row{errc::invalid_meta, {400, -32602, "Invalid params: _meta"}},
+    Row{errc::modern_method_not_found, {404, -32601, "Method not found"}},
+    Row{errc::modern_header_without_meta, {400, -32602, "Invalid params: MCP-Protocol-Version names 2026-07-28 or later but params._meta has no io.modelcontextprotocol/protocolVersion"}},
+    Row{errc::invalid_request_state, {200, -32602, "Invalid params: requestState"}},
 };
 
 constexpr bool table_complete() {
   for (std::size_t i = 0; i < kTable.size(); ++i) {
     if (static_cast<std::size_t>(kTable[i].e) != i + 1) return false;
   }
-  return kTable.size() == static_cast<std::size_t>(errc::rate_limited);
+  return kTable.size() == static_cast<std::size_t>(errc::invalid_request_state);
 }
 static_assert(table_complete(), "error table must list every errc, in declaration order");
 
@@ -67,6 +74,20 @@ static_assert(table_complete(), "error table must list every errc, in declaratio
 
 const ErrorMapping& mapping_of(errc e) noexcept {
   return kTable[static_cast<std::size_t>(e) - 1].m;
+}
+
+int modern_status_of(const nlohmann::json& response) {
+  const auto error = response.find("error");
+  if (error == response.end() || !error->is_object()) return 200;
+  const auto code = error->find("code");
+  if (code == error->end() || !code->is_number_integer()) return 200;
+  switch (code->get<int>()) {
+    case -32601: return mapping_of(errc::modern_method_not_found).http_status;
+    case kHeaderMismatch: return mapping_of(errc::header_mismatch).http_status;
+    case kMissingClientCapability: return mapping_of(errc::missing_client_capability).http_status;
+    case kUnsupportedProtocolVersion: return mapping_of(errc::unsupported_modern_version).http_status;
+    default: return 200;
+  }
 }
 
 nlohmann::json error_response(errc e, const std::optional<jsonrpc::RequestId>& id, std::string_view detail,

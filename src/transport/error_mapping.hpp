@@ -22,9 +22,19 @@ struct ErrorMapping {
 // the legacy eras; the SDKs use -32000 (generic) and -32001 (session not found) the same way.
 inline constexpr int kServerError = -32000;
 inline constexpr int kSessionNotFound = -32001;
-inline constexpr int kResourceNotFound = -32002;  // MCP: resources/read of an unknown URI
+inline constexpr int kResourceNotFound = -32002;  // MCP: resources/read of an unknown URI (before 2026-07-28)
+// Reserved by 2026-07-28 (-32020..-32099 belong to the spec there).
+inline constexpr int kHeaderMismatch = -32020;
+inline constexpr int kMissingClientCapability = -32021;
+inline constexpr int kUnsupportedProtocolVersion = -32022;
 
 [[nodiscard]] const ErrorMapping& mapping_of(errc e) noexcept;
+
+// The HTTP status of a stateless (2026-07-28) request's answer found while its handler ran:
+// 200 for a result and for errors about the request's content (unknown tool, bad arguments),
+// 404 for -32601 and 400 for the codes 2026-07-28 gives a status of their own (-32020, -32021,
+// -32022), as the official SDKs answer them.
+[[nodiscard]] int modern_status_of(const nlohmann::json& response);
 
 // {"jsonrpc":"2.0","id":...,"error":{"code","message"[,"data"]}}; `detail` is appended to the
 // table's message after ": ".

@@ -136,7 +136,8 @@ using detail::Worker;
 // worker's thread. `Stream` is tcp::socket, or ssl::stream<tcp::socket> for TLS. Phases:
 //   handshake -> idle -> head -> body -> (writing | streaming) -> idle ... -> closing -> closed
 // Each phase that waits on the client has one deadline (`deadline_`); reads and writes never
-// overlap except while streaming, when a read watches for the client leaving.
+// overlap except while streaming, when a read watches for the client leaving. A lazy stream
+// (ReplyStream::Format::lazy) streams with no head and no deadline until it settles.
 template <class Stream>
 class Connection final : public ConnectionBase, public std::enable_shared_from_this<Connection<Stream>> {
 public:
@@ -459,7 +460,13 @@ private:
                     .api_key = find_named("X-API-Key"),
                     .forwarded_for = forwarded_for_.empty() ? std::nullopt : std::optional<std::string_view>(forwarded_for_),
                     .cors_request_method = find(bhttp::field::access_control_request_method),
-                    .cors_request_headers = find(bhttp::field::access_control_request_headers)},
+                    .cors_request_headers = find(bhttp::field::access_control_request_headers),
+                    .mcp_method = find_named("Mcp-Method"),
+                    .mcp_name = find_named("Mcp-Name"),
+                    .routing_header_repeated = req.count(to_beast("MCP-Protocol-Version")) > 1 ||
+                                               req.count(to_beast("Mcp-Method")) > 1 ||
+                                               req.count(to_beast("Mcp-Name")) > 1,
+                    .mcp_params = mcp_params(req)},
         .body = req.body(),
         .remote = remote_,
         .peer = peer_,
@@ -475,6 +482,20 @@ private:
     if (answer.close_connection) keep_alive_ = false;
     if (answer.stream) return start_stream(std::move(answer), version);
     write_full(std::move(answer), version);
+  }
+
+  // Every Mcp-Param-<name> header of `req`: <name> as sent, and the value (views into the parser).
+  static std::vector<std::pair<std::string_view, std::string_view>> mcp_params(
+      const bhttp::request<bhttp::string_body>& req) {
+    static constexpr std::string_view kPrefix = "Mcp-Param-";
+    std::vector<std::pair<std::string_view, std::string_view>> params;
+    for (const auto& field : req) {
+      const auto name = to_std(field.name_string());
+      if (name.size() >= kPrefix.size() && graceway::http::iequals(name.substr(0, kPrefix.size()), kPrefix)) {
+        params.emplace_back(name.substr(kPrefix.size()), to_std(field.value()));
+      }
+    }
+    return params;
   }
 
   template <class Message>
@@ -517,28 +538,71 @@ private:
     parser_.reset();
     reply_ = std::move(answer.stream);
     on_stream_end_ = std::move(answer.on_stream_end);
-    sse_ = reply_->format() == ReplyStream::Format::sse;
-    // HTTP/1.0 has no chunked encoding: the body runs until the connection closes.
-    chunked_ = version >= 11;
-    if (!chunked_) keep_alive_ = false;
     server_.stream_opened();
-    stream_head_.emplace();
-    set_head(*stream_head_, answer, version);
-    stream_head_->chunked(chunked_);
-    head_serializer_.emplace(*stream_head_);
     state_ = State::streaming;
-    writing_ = true;
-    arm(server_.options.write_timeout);
-    bhttp::async_write_header(stream_, *head_serializer_,
-                             [self = this->shared_from_this()](const error_code& ec, std::size_t) { self->on_chunk_written(ec); });
     // Producers run on other threads; they only post a pump() here.
     reply_->set_waker([weak = this->weak_from_this(), executor = worker_.ioc.get_executor()] {
       net::post(executor, [weak] {
         if (const auto self = weak.lock()) self->pump();
       });
     });
-    read_some();  // watches for the client leaving
-    if (sse_ && server_.config.keepalive_interval.count() > 0) arm_ping();
+    read_some();  // watches for the client leaving (for an undecided answer, that cancels it)
+    if (reply_->format() == ReplyStream::Format::lazy) {
+      // Neither the status nor the framing is known until the handler pushes or answers: the
+      // head waits, and so does any deadline (a tool may run long with nothing to send).
+      held_answer_.emplace();
+      held_answer_->status = answer.status;
+      held_answer_->headers = std::move(answer.headers);
+      held_version_ = version;
+      return pump();
+    }
+    write_stream_head(answer, version, reply_->format() == ReplyStream::Format::sse);
+  }
+
+  // Writes the head of a chunked (HTTP/1.0: close-delimited) stream; its completion pumps the
+  // stream. `sse`: keep-alive comments from now on.
+  void write_stream_head(HttpAnswer& answer, unsigned version, bool sse) {
+    // HTTP/1.0 has no chunked encoding: the body runs until the connection closes.
+    chunked_ = version >= 11;
+    if (!chunked_) keep_alive_ = false;
+    stream_head_.emplace();
+    set_head(*stream_head_, answer, version);
+    stream_head_->chunked(chunked_);
+    head_serializer_.emplace(*stream_head_);
+    writing_ = true;
+    arm(server_.options.write_timeout);
+    bhttp::async_write_header(stream_, *head_serializer_,
+                             [self = this->shared_from_this()](const error_code& ec, std::size_t) { self->on_chunk_written(ec); });
+    if (sse && server_.config.keepalive_interval.count() > 0) arm_ping();
+  }
+
+  // A lazy answer has settled and `out_` holds its first output: the head it needs, then that.
+  void write_settled(const ReplyStream::Head& head) {
+    auto answer = std::move(*held_answer_);
+    held_answer_.reset();
+    if (head.format == ReplyStream::Format::json) {
+      // One body, with its length: the connection goes on as after any whole answer.
+      answer.status = head.status;
+      answer.content_type = "application/json";
+      response_.emplace();
+      set_head(*response_, answer, held_version_);
+      response_->body() = std::move(out_);
+      response_->prepare_payload();
+      last_chunk_ = true;  // take_body() has drained the stream: nothing follows
+      writing_ = true;
+      arm(server_.options.write_timeout);
+      return bhttp::async_write(stream_, *response_, [self = this->shared_from_this()](const error_code& ec, std::size_t) {
+        self->response_.reset();
+        self->on_chunk_written(ec);
+      });
+    }
+    answer.status = 200;
+    answer.content_type = "text/event-stream";
+    answer.set_header("Cache-Control", "no-cache");
+    answer.set_header("X-Accel-Buffering", "no");  // nginx: do not buffer the stream
+    // The events taken wait in out_ until the head is out (on_chunk_written sees first_chunk_).
+    first_chunk_ = true;
+    write_stream_head(answer, held_version_, true);
   }
 
   void pump() {
@@ -546,9 +610,21 @@ private:
     out_.clear();
     switch (reply_->take(out_)) {
       case ReplyStream::Next::idle: return;  // the waker calls again
-      case ReplyStream::Next::data: return write_chunk();
+      case ReplyStream::Next::data:
+        if (held_answer_) {
+          // take() only gives data once the stream has settled.
+          if (const auto head = reply_->settled()) return write_settled(*head);
+          return stream_failed();  // not reached; without a head there is nothing valid to write
+        }
+        return write_chunk();
       case ReplyStream::Next::end:
         if (reply_->gone()) return stream_failed();  // a resume took the stream over elsewhere
+        if (held_answer_) {
+          // Ended undecided (abandoned): there is no answer to give, so the client learns it
+          // from the connection closing.
+          finish_stream();
+          return graceful_close();
+        }
         last_chunk_ = true;
         if (!chunked_) return on_chunk_written({});
         writing_ = true;
@@ -577,6 +653,7 @@ private:
       return stream_failed();
     }
     last_write_ = std::chrono::steady_clock::now();
+    if (std::exchange(first_chunk_, false)) return write_chunk();  // a settled lazy stream's first events
     if (!last_chunk_) return pump();
     last_chunk_ = false;
     finish_stream();
@@ -601,12 +678,15 @@ private:
   // The stream is over on this connection: the endpoint's end callback, the counters.
   void finish_stream() {
     if (!reply_) return;
+    held_answer_.reset();
+    first_chunk_ = false;
     ping_.cancel();
     reply_->set_waker({});
     if (on_stream_end_) std::exchange(on_stream_end_, nullptr)();
     reply_.reset();
-    head_serializer_.reset();
-    stream_head_.reset();
+    // head_serializer_ and stream_head_ stay: a head write may still be in flight (the client
+    // left while it was written), and its completion reads them. The next stream replaces them;
+    // the connection, which every handler keeps alive, frees them last.
     server_.stream_closed();
   }
 
@@ -687,9 +767,12 @@ private:
   std::optional<bhttp::response<bhttp::empty_body>> stream_head_;
   std::optional<bhttp::response_serializer<bhttp::empty_body>> head_serializer_;
   std::string out_;             // the chunk being written
-  bool sse_ = false;
   bool chunked_ = true;
   bool last_chunk_ = false;     // the chunk being written ends the stream
+  // A lazy answer not settled yet: the head it will be written with (status, CORS and the rest).
+  std::optional<HttpAnswer> held_answer_;
+  unsigned held_version_ = 11;
+  bool first_chunk_ = false;    // out_ waits for the stream head being written
   std::chrono::steady_clock::time_point last_write_ = std::chrono::steady_clock::now();
 };
 

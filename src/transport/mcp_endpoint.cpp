@@ -86,9 +86,11 @@ const std::string* HttpAnswer::header(std::string_view name) const {
 
 McpEndpoint::McpEndpoint(const ServerConfig& config, const ServerInfo& info, const Clock& clock,
                          SessionRegistry& registry, mcp::MessageHandler& handler, const Catalog& catalog,
-                         Metrics& metrics, security::Authenticator* auth, const RateLimitOptions& limits)
+                         Metrics& metrics, security::Authenticator* auth, const RateLimitOptions& limits,
+                         StatelessRequests* stateless, Subscriptions* subscriptions)
     : config_(config), info_(info), clock_(clock), registry_(registry), handler_(handler), catalog_(catalog),
-      metrics_(metrics), policy_(front::Policy::from(config)), auth_(auth) {
+      metrics_(metrics), policy_(front::Policy::from(config)), auth_(auth), stateless_(stateless),
+      subscriptions_(subscriptions) {
   std::string why;
   auto limiter = [&](const std::string& text) -> std::unique_ptr<security::RateLimiter> {
     if (text.empty()) return nullptr;
@@ -177,6 +179,8 @@ HttpAnswer McpEndpoint::route(const HttpRequest& req) {
   if (!served) {
     return refuse_method(req, *kind == McpRoute::endpoint ? kEndpointMethods : *kind == McpRoute::sse_open ? "GET" : "POST");
   }
+  // The stateless era has no session to stream or end.
+  if (*kind == McpRoute::endpoint && method != "POST" && refuses_session_verbs(req)) return refuse_verb("POST");
   Caller caller;
   if (auto stop = check_access(req, caller)) return std::move(*stop);
   switch (*kind) {
@@ -192,7 +196,7 @@ HttpAnswer McpEndpoint::route(const HttpRequest& req) {
 
 std::optional<McpEndpoint::McpRoute> McpEndpoint::mcp_route(std::string_view path) const {
   if (path == config_.path) return McpRoute::endpoint;
-  if (!config_.legacy_sse) return std::nullopt;
+  if (!config_.legacy_sse || !config_.serve_legacy) return std::nullopt;
   // Each path with and without a trailing slash, answered in place: a redirect would lose the
   // POST body with some clients (docs/legacy-sse.md).
   auto is = [path](const std::string& route) {
@@ -455,11 +459,17 @@ HttpAnswer McpEndpoint::refuse(errc e, const std::optional<jsonrpc::RequestId>& 
 HttpAnswer McpEndpoint::handle_post(const HttpRequest& req, const Caller& caller) {
   const auto post = front::read_post(req.headers, req.body, policy_);
   if (post.refusal) return refuse(req, *post.refusal);
-  return admit_post(req, caller, post, req.headers.session_id.value_or(""), PostEndpoint::streamable);
+  auto era = route_era(req, post, caller.owner);
+  switch (era.route) {
+    case EraRoute::refuse: return refuse(era.refusal, post.request_id, nullptr, era.detail, era.data);
+    case EraRoute::modern: return handle_modern(req, caller, post);
+    case EraRoute::legacy: break;
+  }
+  return admit_post(req, caller, post, req.headers.session_id.value_or(""), PostEndpoint::streamable, era.tolerated);
 }
 
 HttpAnswer McpEndpoint::admit_post(const HttpRequest& req, const Caller& caller, const front::Post& post,
-                                   std::string_view session_id, PostEndpoint endpoint) {
+                                   std::string_view session_id, PostEndpoint endpoint, bool version_header_tolerated) {
   const bool legacy = endpoint == PostEndpoint::legacy;
   const auto& decoded = post.decoded;
   const auto& request_id = post.request_id;
@@ -497,7 +507,7 @@ HttpAnswer McpEndpoint::admit_post(const HttpRequest& req, const Caller& caller,
       case Action::accept:
       case Action::handle: {
         // The legacy transport predates MCP-Protocol-Version.
-        if (!legacy) {
+        if (!legacy && !version_header_tolerated) {
           if (auto refusal = front::check_protocol_version(req.headers, request_id)) return refuse(req, *refusal);
         }
         if (decoded.batch && !mcp::allows_batches(target.session->protocol_version())) {
@@ -649,7 +659,10 @@ std::shared_ptr<ReplyStream> McpEndpoint::request_stream(const std::shared_ptr<S
 
 HttpAnswer McpEndpoint::respond(const std::shared_ptr<ReplyStream>& stream) {
   if (stream->finished()) {
-    auto answer = messages_answer(stream->format());
+    // A lazy stream answered before respond(): settled, with the status its response picked.
+    const auto head = stream->settled();
+    auto answer = messages_answer(head ? head->format : stream->format());
+    if (head) answer.status = head->status;
     answer.body = stream->take_body();  // everything answered already
     stream->delivered();  // written whole, in one body: nothing to keep for a resume
     return answer;

@@ -35,6 +35,8 @@ namespace graceway {
 
 class Session;
 class SessionRegistry;
+class StatelessRequests;
+class Subscriptions;
 namespace mcp {
 class MessageHandler;
 }
@@ -86,9 +88,11 @@ public:
   // `handler` answers the sessions' messages; `catalog` is what graceway's own InitializeResult
   // declares when the handler does not forward initialize.
   // `auth` null: authless. `limits` must have passed validate().
+  // `stateless` and `subscriptions` null: stateless (2026-07-28) requests are not served.
   McpEndpoint(const ServerConfig& config, const ServerInfo& info, const Clock& clock, SessionRegistry& registry,
               mcp::MessageHandler& handler, const Catalog& catalog, Metrics& metrics,
-              security::Authenticator* auth = nullptr, const RateLimitOptions& limits = {});
+              security::Authenticator* auth = nullptr, const RateLimitOptions& limits = {},
+              StatelessRequests* stateless = nullptr, Subscriptions* subscriptions = nullptr);
   ~McpEndpoint();
   McpEndpoint(const McpEndpoint&) = delete;
   McpEndpoint& operator=(const McpEndpoint&) = delete;
@@ -143,11 +147,36 @@ private:
   front::Target look_up(const Caller& caller, std::string_view session_id, const HttpRequest& req);
 
   HttpAnswer handle_post(const HttpRequest& req, const Caller& caller);
+
+  // --- the eras (modern_endpoint.cpp; docs/spec-rules.md, "Protocol eras") -------------------
+  enum class EraRoute { legacy, modern, refuse };
+  struct EraDecision {
+    EraRoute route = EraRoute::legacy;
+    errc refusal = errc::invalid_request;
+    std::string detail;
+    nlohmann::json data;
+    bool tolerated = false;  // legacy, under --lenient-version-header: skip the version header check
+  };
+  // The one place a POST's era is decided: a body claiming 2026-07-28 in params._meta is modern
+  // whatever else the request says; initialize without one is the legacy handshake; the version
+  // header alone never makes a request modern, it can only make it wrong.
+  // `owner`: the caller's principal (a lenient exception applies to its own sessions only).
+  [[nodiscard]] EraDecision route_era(const HttpRequest& req, const front::Post& post, std::string_view owner) const;
+  // True when a GET or DELETE must be answered 405 Allow: POST (a modern version header, or the
+  // legacy era not served).
+  [[nodiscard]] bool refuses_session_verbs(const HttpRequest& req) const;
+  [[nodiscard]] bool serves_modern() const;
+  // A stateless request (or notification): the modern checks, then the dispatcher.
+  HttpAnswer handle_modern(const HttpRequest& req, const Caller& caller, const front::Post& post);
+  // subscriptions/listen: an SSE stream that carries what the client subscribed to until it
+  // closes it or the server shuts down.
+  HttpAnswer listen(const HttpRequest& req, const jsonrpc::Message& request);
+
   // The admission loop of every POST, at the endpoint and at the legacy /messages: look the
   // session up, ask the admission table, act; a session that left `open` between the look-up and
   // the run is looked up again.
   HttpAnswer admit_post(const HttpRequest& req, const Caller& caller, const front::Post& post,
-                        std::string_view session_id, PostEndpoint endpoint);
+                        std::string_view session_id, PostEndpoint endpoint, bool version_header_tolerated = false);
   HttpAnswer handle_get(const HttpRequest& req, const Caller& caller);
   HttpAnswer handle_delete(const HttpRequest& req, const Caller& caller);
   // Legacy HTTP+SSE (docs/legacy-sse.md).
@@ -224,6 +253,8 @@ private:
   std::unique_ptr<security::RateLimiter> limiter_;              // per principal (or address), admitted work
   std::unique_ptr<security::RateLimiter> unauthenticated_limiter_;  // per address, failed authentication
   std::unique_ptr<security::TrustedProxies> trusted_proxies_;  // read-only after construction
+  StatelessRequests* const stateless_;   // null: no stateless requests; thread-safe; outlives the endpoint
+  Subscriptions* const subscriptions_;   // likewise
 
   std::atomic<bool> shutting_down_{false};
   std::atomic<Clock::time_point> shutdown_deadline_{};

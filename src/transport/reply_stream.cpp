@@ -7,7 +7,40 @@
 namespace graceway {
 
 ReplyStream::ReplyStream(Format format, bool batch, std::size_t max_queued, Metrics& metrics)
-    : format_(format), batch_(batch), max_queued_(max_queued), metrics_(metrics) {}
+    : format_(format), batch_(batch && format != Format::lazy), max_queued_(max_queued), metrics_(metrics), mode_(format) {}
+
+void ReplyStream::set_status_picker(std::function<int(const nlohmann::json& response)> picker) {
+  std::lock_guard lock(mu_);
+  status_picker_ = std::move(picker);
+}
+
+void ReplyStream::settle_locked(Format format, int status) {
+  if (mode_ != Format::lazy) return;
+  mode_ = format;
+  status_ = status;
+}
+
+int ReplyStream::status_for_locked(const nlohmann::json& response) const {
+  if (!status_picker_) return 200;
+  try {
+    const int status = status_picker_(response);
+    // The engine writes it as the status line: only a final status is a valid answer.
+    return status >= 200 && status <= 599 ? status : 500;
+  } catch (...) {
+    return 500;  // complete() never throws; the body still says what happened
+  }
+}
+
+std::optional<ReplyStream::Head> ReplyStream::settled() const {
+  std::lock_guard lock(mu_);
+  if (mode_ == Format::lazy) return std::nullopt;
+  return Head{mode_, status_};
+}
+
+bool ReplyStream::streams() const {
+  std::lock_guard lock(mu_);
+  return mode_ != Format::json;
+}
 
 void ReplyStream::expect(const std::string& key) {
   std::lock_guard lock(mu_);
@@ -79,7 +112,7 @@ std::string ReplyStream::sse_event(const nlohmann::json& message, const std::str
 }
 
 void ReplyStream::append_locked(const nlohmann::json& message) {
-  if (format_ == Format::sse) {
+  if (mode_ == Format::sse) {
     emit_locked(message);
   } else {
     json_responses_.push_back(jsonrpc::serialize(message));
@@ -130,7 +163,7 @@ bool ReplyStream::push(const nlohmann::json& message) {
   std::function<void()> w;
   {
     std::lock_guard lock(mu_);
-    if (format_ == Format::json || ended_locked()) return false;
+    if (mode_ == Format::json || ended_locked()) return false;
     if (successor_ || (cut_ && !gone_)) {
       emit_locked(message);  // forwarded to the client that resumed, or kept for its return
       return true;
@@ -141,6 +174,7 @@ bool ReplyStream::push(const nlohmann::json& message) {
       ++metrics_.dropped_writes;
       return false;
     }
+    settle_locked(Format::sse, 200);  // a notification first: the answer is a stream
     ++queued_notifications_;
     emit_locked(message);
     w = wake_locked();
@@ -172,6 +206,7 @@ bool ReplyStream::complete(const std::string& key, const nlohmann::json& respons
     }
     // Counted before the consumer can write it, so whoever reads the response sees the count.
     if (tally != nullptr) ++*tally;
+    if (mode_ == Format::lazy) settle_locked(Format::json, status_for_locked(response));
     append_locked(response);
     after_response_locked();
     w = wake_locked();
@@ -186,7 +221,7 @@ void ReplyStream::abandon(const std::string& key, const nlohmann::json& error_re
     std::lock_guard lock(mu_);
     if (pending_.erase(key) == 0) return;
     // JSON mode must still finish the HTTP exchange with a body; SSE simply leaves it out.
-    if (format_ == Format::json && !gone_) append_locked(error_response);
+    if (mode_ == Format::json && !gone_) append_locked(error_response);
     after_response_locked();
     w = wake_locked();
   }
@@ -197,11 +232,12 @@ bool ReplyStream::push_event(std::string_view type, std::string_view data) {
   std::function<void()> w;
   {
     std::lock_guard lock(mu_);
-    if (format_ == Format::json || ended_locked()) return false;
+    if (mode_ == Format::json || ended_locked()) return false;
     if (gone_) {
       ++metrics_.dropped_writes;
       return false;
     }
+    settle_locked(Format::sse, 200);
     sse::Event event;
     event.type = std::string(type);
     event.data = std::string(data);
@@ -242,7 +278,7 @@ bool ReplyStream::has_room_or_call(std::function<void()> resume) {
   std::lock_guard lock(mu_);
   // Once nobody reads this response (gone, cut, resumed elsewhere) or it has ended, holding the
   // producer back would only stall the work: its events go to the log or are dropped and counted.
-  if (format_ == Format::json || gone_ || cut_ || successor_ || ended_locked() || queued_notifications_ * 2 < max_queued_) {
+  if (mode_ == Format::json || gone_ || cut_ || successor_ || ended_locked() || queued_notifications_ * 2 < max_queued_) {
     return true;
   }
   room_waiters_.push_back(std::move(resume));
@@ -301,7 +337,7 @@ bool ReplyStream::gone() const {
 std::string ReplyStream::take_body() {
   std::lock_guard lock(mu_);
   std::string body;
-  if (format_ == Format::sse) {
+  if (mode_ == Format::sse) {
     for (auto& event : queued_) body += event;
     queued_.clear();
     queued_notifications_ = 0;
@@ -341,12 +377,12 @@ ReplyStream::Next ReplyStream::next(std::chrono::milliseconds wait, std::string&
   std::unique_lock lock(mu_);
   auto ready = [&] {
     if (gone_ || cut_) return true;
-    if (format_ == Format::sse) return !queued_.empty() || ended_locked();
-    return ended_locked();  // JSON: one body, written when every response is in
+    if (mode_ == Format::sse) return !queued_.empty() || ended_locked();
+    return ended_locked();  // JSON: one body, written when every response is in; lazy: abandoned
   };
   if (!ready()) cv_.wait_for(lock, wait, ready);
   if (gone_ || end_reported_) return Next::end;
-  if (format_ == Format::sse && !queued_.empty()) {
+  if (mode_ == Format::sse && !queued_.empty()) {
     for (auto& event : queued_) out += event;
     queued_.clear();
     queued_notifications_ = 0;
@@ -363,7 +399,7 @@ ReplyStream::Next ReplyStream::next(std::chrono::milliseconds wait, std::string&
     consumer_waiting_ = true;
     return Next::idle;
   }
-  if (format_ == Format::json) {
+  if (mode_ == Format::json) {
     lock.unlock();
     out = take_body();
     return Next::data;  // the following call reports end

@@ -1,7 +1,8 @@
 #pragma once
 // One HTTP response that carries JSON-RPC messages: a POST's answer (SSE or JSON), a session's
 // standalone GET stream, or a legacy HTTP+SSE session's one stream (every response of the session,
-// for as long as the session lives). Producers (tool workers, the runtime thread, other HTTP threads) push;
+// for as long as the session lives), or a 2026-07-28 request's answer, which becomes one JSON body
+// or an SSE stream only once its handler shows which (Format::lazy). Producers (tool workers, the runtime thread, other HTTP threads) push;
 // exactly one HTTP thread consumes. push/complete never throw and never block: they return
 // whether the message will be written, and count what they drop.
 
@@ -12,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -29,7 +31,15 @@ class EventLog;
 
 class ReplyStream final : public Outbox {
 public:
-  enum class Format { sse, json };
+  // lazy: one request (batch false), answered with one JSON body unless a notification comes
+  // first, when it becomes an SSE stream. Deciding late lets an error the handler finds still set
+  // the HTTP status (a 404 or a 400) of a body nobody has seen yet. Never resumable.
+  enum class Format { sse, json, lazy };
+  // How the HTTP response starts, once it is known.
+  struct Head {
+    Format format;  // sse or json, never lazy
+    int status;     // the HTTP status; 200 for every stream that is not lazy
+  };
   // Overflow policy for notifications when max_queued messages wait unwritten: the new
   // notification is dropped and counted (responses are never dropped for space).
   enum class Next { data, idle, end };
@@ -53,16 +63,24 @@ public:
   // Legacy HTTP+SSE (2024-11-05): the stream carries responses for any number of keys, expected
   // at any time, and ends only on close(), never because every expected response is in.
   void carry_responses_until_closed();
+  // Lazy only: the HTTP status of an answer settled as JSON, from its one response (absent: 200).
+  // It runs under the stream's lock, so it must be a pure function of the response and never
+  // call back into the stream; a status that is not a final one (200-599), or an exception,
+  // gives 500.
+  void set_status_picker(std::function<int(const nlohmann::json& response)> picker);
 
   // --- producers ---------------------------------------------------------------------------
-  // Notification or server request (SSE only). False: not sent (JSON mode, gone, ended, full).
+  // Notification or server request (SSE only; the first one settles a lazy stream as SSE).
+  // False: not sent (JSON mode, gone, ended, full).
   bool push(const nlohmann::json& message) override;
   // The response for `key`. False: dropped (client gone, or key already answered/abandoned).
   // `tally`, when given, is incremented if the response will be written, before any reader can
-  // see it.
+  // see it. Before any notification, it settles a lazy stream as JSON.
   bool complete(const std::string& key, const nlohmann::json& response, Metrics::counter* tally) override;
   using Outbox::complete;
   // The request was cancelled: SSE sends nothing for it; JSON mode answers `error` in its place.
+  // A lazy stream not settled yet ends with nothing to send (`error_response` is not used): its
+  // client is gone, or was the one who cancelled.
   void abandon(const std::string& key, const nlohmann::json& error_response) override;
   // An SSE event that is not a JSON-RPC message (legacy HTTP+SSE's `endpoint` event). Not
   // counted against the notification bound. False: not sent (JSON mode, gone, ended).
@@ -84,7 +102,8 @@ public:
   void successor_gone(const ReplyStream* successor);
   // True while a successor carries this stream.
   [[nodiscard]] bool resumed() const override;
-  [[nodiscard]] bool streams() const override { return format_ == Format::sse; }
+  // Lazy: true until it settles as JSON.
+  [[nodiscard]] bool streams() const override;
   [[nodiscard]] bool resumable() const;
   // The HTTP response carried the whole stream: its recorded events need no replay.
   void delivered();
@@ -105,7 +124,12 @@ public:
   void mark_gone() override;
   // True when every expected response is in (the fast path serves such a stream as one body).
   [[nodiscard]] bool finished() const;
+  // The format the stream was made with (lazy stays lazy: see settled()).
   [[nodiscard]] Format format() const { return format_; }
+  // How the response starts: nullopt while a lazy stream is undecided, and for one that ended
+  // undecided (abandoned, or its client gone): then there is nothing to send. After take() or
+  // next() returned data, a lazy stream is settled.
+  [[nodiscard]] std::optional<Head> settled() const;
   [[nodiscard]] bool gone() const override;
 
   // SSE framing of one message; `id` may be empty.
@@ -115,6 +139,11 @@ public:
 
 private:
   void append_locked(const nlohmann::json& message);  // mu_ held
+  // A lazy stream not settled yet becomes `format` (sse or json). mu_ held.
+  void settle_locked(Format format, int status);
+  // The status picker's verdict on a lazy stream's one response, 500 when it has none to give.
+  // mu_ held.
+  [[nodiscard]] int status_for_locked(const nlohmann::json& response) const;
   // Frames an SSE event, records it when resumable, and hands it to whoever writes it now: the
   // successor, the queue, or nobody (gone, kept in the log only). mu_ held.
   void emit_locked(const nlohmann::json& message);
@@ -132,6 +161,10 @@ private:
   Metrics& metrics_;
 
   mutable std::mutex mu_;                      // guards everything below
+  // sse or json: how the stream behaves; lazy while a lazy stream is undecided.
+  Format mode_;
+  int status_ = 200;                           // the HTTP status, once settled
+  std::function<int(const nlohmann::json&)> status_picker_;  // lazy: set up before serving
   std::condition_variable cv_;                 // consumer waits here
   std::unordered_set<std::string> pending_;    // expected responses not yet in
   std::deque<std::string> queued_;             // SSE: framed events waiting to be written

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -39,6 +40,16 @@ struct Headers {
   // CORS preflight (OPTIONS)
   std::optional<std::string_view> cors_request_method{};   // Access-Control-Request-Method
   std::optional<std::string_view> cors_request_headers{};  // Access-Control-Request-Headers
+  // 2026-07-28 routing headers: they repeat what the body says, so a proxy can route without
+  // reading the body; the endpoint checks that they agree with it.
+  std::optional<std::string_view> mcp_method{};  // Mcp-Method
+  std::optional<std::string_view> mcp_name{};    // Mcp-Name
+  // MCP-Protocol-Version, Mcp-Method or Mcp-Name sent more than once: which copy a proxy read is
+  // unknowable, so such a request cannot be checked against its body.
+  bool routing_header_repeated = false;
+  // Every Mcp-Param-<name> header, in the order sent: <name> as sent (its case kept), the value.
+  // Bounded by the head limit (--max-header-bytes).
+  std::vector<std::pair<std::string_view, std::string_view>> mcp_params{};
 };
 
 // The settings the checks depend on.

@@ -4,7 +4,7 @@
 # Usage: run_e2e.sh SCRIPT GRACEWAY_BINARY NODE [SCRIPT ARGS...]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-for package in sdk server-everything server-memory; do
+for package in sdk client server-everything server-memory; do
   if [ ! -d "$here/node_modules/@modelcontextprotocol/$package" ]; then
     echo "tests/e2e: @modelcontextprotocol/$package is not installed; run scripts/setup.sh --tests" >&2
     exit 1

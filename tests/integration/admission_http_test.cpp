@@ -114,7 +114,7 @@ TEST_F(AdmissionHttpTest, RequestOnAnOpenSessionIsHandled) {
   const auto reply = client.post(McpClient::request(7, "tools/list"), session);
   ASSERT_EQ(reply.status, 200);
   EXPECT_EQ(reply.header("Content-Type"), "text/event-stream");
-  EXPECT_EQ(reply.response(7)["result"]["tools"].size(), 19U);  // 3 demo tools + 2 gates + 14 conformance tools
+  EXPECT_EQ(reply.response(7)["result"]["tools"].size(), 34U);  // 3 demo tools + 2 gates + 29 conformance tools
 }
 
 TEST_F(AdmissionHttpTest, RequestOnADrainingSessionGets503WithRetryAfterAndItsId) {

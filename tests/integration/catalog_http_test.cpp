@@ -38,8 +38,8 @@ protected:
 TEST_F(CatalogHttpTest, InitializeDeclaresWhatTheCatalogHas) {
   const auto reply = client_.post(McpClient::initialize(1));
   const auto caps = reply.response(1)["result"]["capabilities"];
-  EXPECT_EQ(caps["resources"], json::parse(R"({"subscribe":true,"listChanged":false})"));
-  EXPECT_EQ(caps["prompts"], json::parse(R"({"listChanged":false})"));
+  EXPECT_EQ(caps["resources"], json::parse(R"({"subscribe":true,"listChanged":true})"));
+  EXPECT_EQ(caps["prompts"], json::parse(R"({"listChanged":true})"));
   EXPECT_EQ(caps["completions"], json::object());
   EXPECT_EQ(caps["logging"], json::object());
   EXPECT_TRUE(caps.contains("tools"));
@@ -85,7 +85,7 @@ TEST_F(CatalogHttpTest, BadResourceReadsAreErrorsNamingTheProblem) {
 
 TEST_F(CatalogHttpTest, PromptsListAndGet) {
   const auto prompts = ask("prompts/list")["result"]["prompts"];
-  ASSERT_EQ(prompts.size(), 4U);
+  ASSERT_EQ(prompts.size(), 5U);  // four, and the 2026-07-28 fixture that asks the client first
   EXPECT_EQ(prompts[1]["name"], "test_prompt_with_arguments");
   EXPECT_EQ(prompts[1]["arguments"][0], json::parse(R"({"name":"arg1","description":"First test argument","required":true})"));
 

@@ -797,5 +797,98 @@ TEST_F(HttpEngineTest, AConnectionOverTheLimitGets503AndIsClosed) {
   ASSERT_TRUE(first.read_until(has_responses(2), 10s)) << first.data();
 }
 
+// ---------------------------------------------------------------------------------------------
+// 10. A lazy answer (2026-07-28): no head until the handler pushes a notification (SSE) or answers
+// (one JSON body), so the status can still be chosen from the answer
+
+// A lazy request's bytes: `message` POSTed as a 2026-07-28 request (the era whose answers are
+// lazy): the protocol version and client capabilities in params._meta, mirrored by the routing
+// headers. Stateless, so no session id.
+std::string lazy_post_bytes(json message) {
+  auto& params = message["params"];
+  if (!params.is_object()) params = json::object();
+  auto& meta = params["_meta"];
+  if (!meta.is_object()) meta = json::object();
+  meta["io.modelcontextprotocol/protocolVersion"] = "2026-07-28";
+  meta["io.modelcontextprotocol/clientCapabilities"] = json::object();
+  const auto method = message.value("method", std::string());
+  std::string headers = "MCP-Protocol-Version: 2026-07-28\r\nMcp-Method: " + method + "\r\n";
+  if (method == "tools/call") headers += "Mcp-Name: " + params.value("name", std::string()) + "\r\n";
+  return post_bytes({}, message.dump(), headers);
+}
+
+TEST_F(HttpEngineTest, ALazyAnswerHoldsItsHeadWithoutDeadlineOrPingsThenIsOneJsonBody) {
+  auto config = test_config();
+  config.keepalive_interval = 50ms;  // an SSE stream would ping several times while we wait
+  HttpOptions http;
+  http.write_timeout = 200ms;        // an armed write deadline would cut the wait off
+  TestServer server(config, {}, http);
+  auto client = server.client();
+  const auto session = client.open_session();
+  RawSocket conn(server.port());
+  ASSERT_TRUE(conn.connected());
+  ASSERT_TRUE(conn.send_all(lazy_post_bytes(McpClient::tool_call(1, "gate", {{"name", "j"}}))));
+  ASSERT_TRUE(server.gates().wait_entered("j"));
+  // Bounded: three write deadlines and a dozen ping intervals pass with nothing written.
+  EXPECT_TRUE(conn.still_open(600ms));
+  EXPECT_TRUE(conn.data().empty()) << "the head waits for the answer: " << conn.data();
+  EXPECT_EQ(server.server().metrics().http_write_timeouts.load(), 0U);
+  server.gates().release("j");
+  ASSERT_TRUE(conn.read_until(has_responses(1), 10s)) << conn.data();
+  const auto answer = parse_responses(conn.data())[0];
+  EXPECT_EQ(answer.status, 200) << answer.status_line;
+  EXPECT_EQ(answer.header("content-type"), "application/json");
+  EXPECT_EQ(answer.header("content-length"), std::to_string(answer.body.size())) << "a length, not chunks";
+  EXPECT_TRUE(answer.header("transfer-encoding").empty());
+  const auto messages = answer.messages();
+  ASSERT_EQ(messages.size(), 1U) << answer.body;
+  EXPECT_EQ(messages[0]["result"]["content"][0]["text"], "released j");
+  // The connection goes on as after any whole answer.
+  ASSERT_TRUE(conn.send_all(post_bytes(session, ping_body(2))));
+  ASSERT_TRUE(conn.read_until(has_responses(2), 10s)) << conn.data();
+  expect_ping_answer(parse_responses(conn.data())[1], 2);
+}
+
+TEST_F(HttpEngineTest, ALazyAnswerThatNotifiesFirstIsAnSseStream) {
+  TestServer server;
+  auto client = server.client();
+  const auto session = client.open_session();
+  RawSocket conn(server.port());
+  ASSERT_TRUE(conn.connected());
+  ASSERT_TRUE(conn.send_all(lazy_post_bytes(McpClient::tool_call(1, "test_tool_with_progress", json::object(), "p-1")) +
+                            post_bytes(session, ping_body(2))));  // pipelined: waits for the stream to end
+  ASSERT_TRUE(conn.read_until(has_responses(2), 10s)) << conn.data();
+  const auto responses = parse_responses(conn.data());
+  const auto& stream = responses[0];
+  EXPECT_EQ(stream.status, 200) << stream.status_line;
+  EXPECT_EQ(stream.header("content-type"), "text/event-stream");
+  EXPECT_EQ(stream.header("cache-control"), "no-cache");
+  EXPECT_EQ(stream.header("x-accel-buffering"), "no");
+  EXPECT_EQ(lower(stream.header("transfer-encoding")), "chunked");
+  const auto messages = stream.messages();
+  ASSERT_EQ(messages.size(), 4U) << stream.body;
+  EXPECT_EQ(messages[0]["method"], "notifications/progress");
+  EXPECT_EQ(messages[3]["id"], 1);
+  EXPECT_TRUE(messages[3].contains("result")) << messages[3].dump();
+  expect_ping_answer(responses[1], 2);
+}
+
+TEST_F(HttpEngineTest, AClientThatLeavesALazyAnswerUndecidedCancelsIt) {
+  TestServer server;
+  auto client = server.client();
+  const auto session = client.open_session();
+  {
+    RawSocket conn(server.port());
+    ASSERT_TRUE(conn.connected());
+    ASSERT_TRUE(conn.send_all(lazy_post_bytes(McpClient::tool_call(1, "gate", {{"name", "c"}}))));
+    ASSERT_TRUE(server.gates().wait_entered("c"));
+    EXPECT_TRUE(conn.data().empty());
+  }  // closed with nothing written
+  EXPECT_TRUE(server.gates().wait_stop_requested("c")) << "the engine told the stream its client left";
+  EXPECT_EQ(server.gates().wait_exited("c"), GateBoard::Outcome::cancelled);
+  EXPECT_TRUE(logs_.wait_for("client left a response stream"));
+  EXPECT_EQ(client.post(McpClient::request(2, "ping"), session).status, 200) << "the session is fine";
+}
+
 }  // namespace
 }  // namespace graceway::test

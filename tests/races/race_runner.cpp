@@ -37,6 +37,9 @@ public:
   std::optional<bool> wait_started(const std::string& gate, milliseconds timeout) override {
     return server_.gates().wait_entered(gate, 1, timeout);
   }
+  std::optional<bool> wait_cancelled(const std::string& gate, milliseconds timeout) override {
+    return server_.gates().wait_stop_requested(gate, timeout);
+  }
   void release(const std::string& gate) override { server_.gates().release(gate); }
   std::optional<bool> wait_state(const std::string& id, const std::string& state, milliseconds timeout) override {
     const auto wanted = state == "open" ? SessionState::open : state == "draining" ? SessionState::draining
@@ -59,6 +62,7 @@ public:
     if (name == "tool_calls_cancelled") return m.tool_calls_cancelled.load();
     if (name == "requests_refused") return m.requests_refused.load();
     if (name == "sessions_created") return m.sessions_created.load();
+    if (name == "stateless_requests_cancelled") return m.stateless_cancelled.load();
     return std::nullopt;
   }
   std::optional<std::uint64_t> error_lines() override { return logging::error_lines(); }

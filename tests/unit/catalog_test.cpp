@@ -84,6 +84,24 @@ TEST(ResourceRegistryTest, ContentIsTextOrBlob) {
             json::parse(R"({"uri":"u","mimeType":"image/png","blob":"AA=="})"));
 }
 
+// A prompt handler's context: nothing a plain prompt uses.
+class NoContext final : public ToolContext {
+public:
+  [[nodiscard]] const json& arguments() const override { return args_; }
+  [[nodiscard]] const std::string& session_id() const override { return session_; }
+  [[nodiscard]] std::stop_token stop_token() const override { return {}; }
+  [[nodiscard]] bool has_progress_token() const override { return false; }
+  bool report_progress(double, std::optional<double>, std::string_view) override { return false; }
+  [[nodiscard]] const json& client_capabilities() const override { return args_; }
+  bool log(LogLevel, const json&, std::string_view) override { return false; }
+  ClientReply ask_client(std::string_view, json, std::chrono::milliseconds, std::string_view) override { return {}; }
+  bool close_stream() override { return false; }
+
+private:
+  json args_ = json::object();
+  std::string session_;
+};
+
 TEST(PromptRegistryTest, ListsArgumentsAndRefusesDuplicates) {
   PromptRegistry p;
   PromptDefinition d;
@@ -95,7 +113,8 @@ TEST(PromptRegistryTest, ListsArgumentsAndRefusesDuplicates) {
   EXPECT_FALSE(p.has_completions());
   EXPECT_EQ(p.list(), json::parse(R"([{"name":"greet","arguments":[{"name":"who","description":"Whom to greet","required":true}]}])"));
   ASSERT_NE(p.find("greet"), nullptr);
-  EXPECT_EQ(p.find("greet")->handler({{"who", "you"}}).to_json(),
+  NoContext context;
+  EXPECT_EQ(p.find("greet")->handler({{"who", "you"}}, context).to_json(),
             json::parse(R"({"messages":[{"role":"user","content":{"type":"text","text":"you"}}]})"));
   EXPECT_EQ(p.find("nope"), nullptr);
 }

@@ -26,7 +26,7 @@ public:
   }
   [[nodiscard]] const json& client_capabilities() const override { return capabilities_; }
   bool log(LogLevel, const json&, std::string_view) override { return false; }
-  ClientReply ask_client(std::string_view, json, std::chrono::milliseconds) override { return {}; }
+  ClientReply ask_client(std::string_view, json, std::chrono::milliseconds, std::string_view) override { return {}; }
   bool close_stream() override { return false; }
   std::stop_source stop_;
   std::vector<double> reports;

@@ -94,6 +94,32 @@ TEST(ScenarioTest, AHungStreamIsJudgedAtTheLevelOfItsAnswerUnlessTold) {
   EXPECT_NE(parse_error(doc).find("\"ends_level\" is spec or graceway"), std::string::npos) << parse_error(doc);
 }
 
+// A 2026-07-28 step belongs to no session: it may name one (its id goes along) or none.
+TEST(ScenarioTest, AModernStepNeedsNoSessionAndCanExpectNoSessionHeader) {
+  auto doc = minimal();
+  doc["steps"].push_back({{"op", "call"}, {"as", "w"}, {"era", "modern"}, {"gate", "g"}});
+  doc["steps"].push_back({{"op", "cancelled"}, {"request", "w"}});
+  doc["steps"].push_back({{"op", "post"},
+                          {"era", "modern"},
+                          {"session", "A"},
+                          {"method", "tools/list"},
+                          {"expect", {{"session_header", false}}}});
+  doc["steps"].push_back({{"op", "post"}, {"era", "legacy"}, {"session", "A"}, {"method", "ping"}});
+  doc["expect"] = {{"counters", {{"stateless_requests_cancelled", {{"min", 1}}}}}};
+  const auto sc = parse_scenario(doc, "f.json");
+  ASSERT_EQ(sc.steps.size(), 5U);
+  EXPECT_FALSE(sc.steps[0].modern) << "legacy unless the step says otherwise";
+  EXPECT_TRUE(sc.steps[1].modern);
+  EXPECT_TRUE(sc.steps[1].session.empty());
+  EXPECT_EQ(sc.steps[2].op, "cancelled");
+  EXPECT_TRUE(sc.steps[3].modern);
+  EXPECT_EQ(sc.steps[3].expect->session_header, std::optional<bool>(false));
+  EXPECT_FALSE(sc.steps[4].modern);
+  EXPECT_FALSE(sc.steps[4].expect.has_value());
+  EXPECT_EQ(*sc.counters.at("stateless_requests_cancelled").min, 1U);
+  EXPECT_TRUE(sc.uses("cancelled"));
+}
+
 TEST(ScenarioTest, EveryMistakeIsNamedWithItsFileAndStep) {
   auto with_step = [](json step) {
     auto doc = minimal();
@@ -130,6 +156,13 @@ TEST(ScenarioTest, EveryMistakeIsNamedWithItsFileAndStep) {
       {with_step({{"op", "post"}, {"session", "A"}, {"method", "m"}, {"expect", {{"ends", 1}}}}), "true or false"},
       {with_step({{"op", "post"}, {"session", "A"}, {"method", "m"}, {"expect", {{"eventually", 1}}}}),
        "unknown key \"eventually\""},
+      {with_step({{"op", "post"}, {"era", "future"}, {"method", "m"}}), "\"era\" is legacy or modern"},
+      {with_step({{"op", "delete"}, {"era", "modern"}, {"session", "A"}}), "\"era\": \"modern\" applies to post and call"},
+      {with_step({{"op", "post"}, {"method", "m"}}), "\"post\" needs a session and \"method\""},
+      {with_step({{"op", "call"}, {"era", "modern"}}), "needs a session and \"tool\" or \"gate\""},
+      {with_step({{"op", "cancelled"}}), "\"cancelled\" needs \"request\""},
+      {with_step({{"op", "post"}, {"era", "modern"}, {"method", "m"}, {"expect", {{"session_header", "no"}}}}),
+       "\"session_header\" must be true or false"},
   };
   for (const auto& [doc, needle] : cases) {
     const auto error = parse_error(doc);
@@ -175,6 +208,7 @@ public:
   std::string path() const override { return "/mcp"; }
   GateCall gate_call(const std::string&, bool) override { return {"sleep", json::object(), false}; }
   std::optional<bool> wait_started(const std::string&, std::chrono::milliseconds) override { return true; }
+  std::optional<bool> wait_cancelled(const std::string&, std::chrono::milliseconds) override { return true; }
   void release(const std::string&) override {}
   std::optional<bool> wait_state(const std::string&, const std::string&, std::chrono::milliseconds) override {
     return true;

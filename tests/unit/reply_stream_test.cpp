@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <stdexcept>
 #include <thread>
 
 namespace graceway {
@@ -183,6 +184,181 @@ TEST(ReplyStreamTest, ARelayHeldBackIsResumedWhenTheClientGoes) {
   EXPECT_TRUE(s.has_room_or_call([&] { ++resumed; }));
   ReplyStream json_mode(ReplyStream::Format::json, false, 2, m);
   EXPECT_TRUE(json_mode.has_room_or_call([&] { ++resumed; })) << "one body: nothing to hold back";
+}
+
+// --- lazy: one request, answered with one JSON body unless a notification comes first ----------
+
+json error_response(int id, int code) {
+  return {{"jsonrpc", "2.0"}, {"id", id}, {"error", {{"code", code}, {"message", "no"}}}};
+}
+
+// The status a lazy stream's JSON answer gets: 404 for an unknown method, else 200.
+int pick_status(const json& response) {
+  return response.contains("error") && response["error"]["code"] == -32601 ? 404 : 200;
+}
+
+TEST(ReplyStreamTest, ALazyStreamShowsNothingUntilItSettles) {
+  Metrics m;
+  ReplyStream s(ReplyStream::Format::lazy, false, 8, m);
+  s.expect("i:1");
+  EXPECT_EQ(s.format(), ReplyStream::Format::lazy);
+  EXPECT_FALSE(s.settled().has_value());
+  EXPECT_FALSE(s.finished());
+  EXPECT_TRUE(s.streams()) << "a notification may still come first";
+  std::string out;
+  EXPECT_EQ(s.next(0ms, out), ReplyStream::Next::idle);
+  EXPECT_TRUE(out.empty());
+}
+
+TEST(ReplyStreamTest, ALazyStreamAnsweredFirstSettlesAsJsonWithThePickedStatus) {
+  Metrics m;
+  ReplyStream s(ReplyStream::Format::lazy, false, 8, m);
+  s.set_status_picker(pick_status);
+  s.expect("i:1");
+  EXPECT_TRUE(s.complete("i:1", error_response(1, -32601)));
+  const auto head = s.settled();
+  ASSERT_TRUE(head.has_value());
+  EXPECT_EQ(head->format, ReplyStream::Format::json);
+  EXPECT_EQ(head->status, 404);
+  EXPECT_FALSE(s.streams());
+  EXPECT_FALSE(s.push(note(1))) << "settled as one body: no stream for notifications";
+  ASSERT_TRUE(s.finished()) << "the endpoint's fast path answers it as one body";
+  EXPECT_EQ(json::parse(s.take_body()), error_response(1, -32601)) << "one value, not a batch array";
+}
+
+TEST(ReplyStreamTest, ALazyJsonAnswerIsTakenAsOneBodyThenEnds) {
+  Metrics m;
+  ReplyStream s(ReplyStream::Format::lazy, false, 8, m);
+  s.expect("i:1");
+  EXPECT_TRUE(s.complete("i:1", response(1)));
+  EXPECT_EQ(s.settled()->status, 200) << "no picker: 200";
+  std::string out;
+  EXPECT_EQ(s.next(0ms, out), ReplyStream::Next::data);
+  EXPECT_EQ(json::parse(out), response(1));
+  EXPECT_EQ(s.next(0ms, out), ReplyStream::Next::end);
+}
+
+TEST(ReplyStreamTest, ALazyStatusPickerThatFailsGives500) {
+  Metrics m;
+  ReplyStream throws(ReplyStream::Format::lazy, false, 8, m);
+  throws.set_status_picker([](const json&) -> int { throw std::runtime_error("bug"); });
+  throws.expect("i:1");
+  EXPECT_TRUE(throws.complete("i:1", response(1))) << "complete never throws";
+  EXPECT_EQ(throws.settled()->status, 500);
+  ReplyStream interim(ReplyStream::Format::lazy, false, 8, m);
+  interim.set_status_picker([](const json&) { return 102; });
+  interim.expect("i:1");
+  EXPECT_TRUE(interim.complete("i:1", response(1)));
+  EXPECT_EQ(interim.settled()->status, 500) << "not a final status";
+}
+
+TEST(ReplyStreamTest, ALazyStreamNotifiedFirstSettlesAsSse) {
+  Metrics m;
+  ReplyStream s(ReplyStream::Format::lazy, false, 8, m);
+  s.set_status_picker(pick_status);
+  s.expect("i:1");
+  EXPECT_TRUE(s.push(note(1)));
+  const auto head = s.settled();
+  ASSERT_TRUE(head.has_value());
+  EXPECT_EQ(head->format, ReplyStream::Format::sse);
+  EXPECT_EQ(head->status, 200);
+  std::string out;
+  EXPECT_EQ(s.next(0ms, out), ReplyStream::Next::data);
+  EXPECT_EQ(out, ReplyStream::sse_event(note(1)));
+  EXPECT_EQ(s.next(0ms, out), ReplyStream::Next::idle);
+  EXPECT_TRUE(s.complete("i:1", error_response(1, -32601)));
+  EXPECT_EQ(s.settled()->status, 200) << "the head is out: the picker has no say any more";
+  EXPECT_EQ(s.settled()->format, ReplyStream::Format::sse);
+  EXPECT_EQ(s.next(0ms, out), ReplyStream::Next::data);
+  EXPECT_EQ(out, ReplyStream::sse_event(error_response(1, -32601)));
+  EXPECT_EQ(s.next(0ms, out), ReplyStream::Next::end);
+}
+
+TEST(ReplyStreamTest, ALazyStreamAbandonedUndecidedEndsWithNothingToSend) {
+  Metrics m;
+  ReplyStream s(ReplyStream::Format::lazy, false, 8, m);
+  s.expect("i:1");
+  std::string out;
+  EXPECT_EQ(s.next(0ms, out), ReplyStream::Next::idle);
+  s.abandon("i:1", error_response(1, -32800));
+  EXPECT_FALSE(s.settled().has_value()) << "no head to write";
+  EXPECT_TRUE(s.finished());
+  EXPECT_EQ(s.next(0ms, out), ReplyStream::Next::end);
+  EXPECT_TRUE(out.empty());
+  EXPECT_FALSE(s.complete("i:1", response(1)));
+  EXPECT_EQ(m.late_results.load(), 1U);
+}
+
+TEST(ReplyStreamTest, ALazyStreamWhoseClientLeftUndecidedTellsWhatWasUnanswered) {
+  Metrics m;
+  ReplyStream s(ReplyStream::Format::lazy, false, 8, m);
+  s.expect("i:1");
+  std::vector<std::string> told;
+  s.on_gone([&](std::vector<std::string> keys) { told = std::move(keys); });
+  s.mark_gone();
+  EXPECT_EQ(told, std::vector<std::string>{"i:1"}) << "how the request is cancelled";
+  EXPECT_FALSE(s.push(note(1)));
+  EXPECT_FALSE(s.complete("i:1", response(1)));
+  EXPECT_EQ(m.dropped_writes.load(), 2U);
+  EXPECT_FALSE(s.settled().has_value()) << "nothing was written, so nothing settled";
+  std::string out;
+  EXPECT_EQ(s.next(0ms, out), ReplyStream::Next::end);
+}
+
+TEST(ReplyStreamTest, ALazyStreamWakesItsConsumerOnceWhenItSettles) {
+  for (const bool notify_first : {false, true}) {
+    Metrics m;
+    ReplyStream s(ReplyStream::Format::lazy, false, 8, m);
+    s.expect("i:1");
+    int woken = 0;
+    s.set_waker([&] { ++woken; });
+    std::string out;
+    EXPECT_EQ(s.take(out), ReplyStream::Next::idle);
+    EXPECT_EQ(woken, 0);
+    if (notify_first) {
+      EXPECT_TRUE(s.push(note(1)));
+      EXPECT_TRUE(s.push(note(2)));
+    } else {
+      EXPECT_TRUE(s.complete("i:1", response(1)));
+    }
+    EXPECT_EQ(woken, 1) << "notify_first " << notify_first;
+    EXPECT_EQ(s.take(out), ReplyStream::Next::data);
+    EXPECT_EQ(s.settled()->format, notify_first ? ReplyStream::Format::sse : ReplyStream::Format::json);
+  }
+}
+
+TEST(ReplyStreamTest, ALazyStreamWakesItsConsumerWhenItEndsUndecided) {
+  Metrics m;
+  ReplyStream abandoned(ReplyStream::Format::lazy, false, 8, m);
+  abandoned.expect("i:1");
+  int woken = 0;
+  abandoned.set_waker([&] { ++woken; });
+  std::string out;
+  EXPECT_EQ(abandoned.take(out), ReplyStream::Next::idle);
+  abandoned.abandon("i:1", error_response(1, -32800));
+  EXPECT_EQ(woken, 1);
+  EXPECT_EQ(abandoned.take(out), ReplyStream::Next::end);
+
+  ReplyStream left(ReplyStream::Format::lazy, false, 8, m);
+  left.expect("i:1");
+  left.set_waker([&] { ++woken; });
+  EXPECT_EQ(left.take(out), ReplyStream::Next::idle);
+  left.mark_gone();
+  EXPECT_EQ(woken, 2);
+  EXPECT_EQ(left.take(out), ReplyStream::Next::end);
+}
+
+TEST(ReplyStreamTest, AStreamMadeSseOrJsonIsSettledFromTheStart) {
+  Metrics m;
+  ReplyStream sse(ReplyStream::Format::sse, false, 8, m);
+  ReplyStream one_body(ReplyStream::Format::json, false, 8, m);
+  ASSERT_TRUE(sse.settled().has_value());
+  EXPECT_EQ(sse.settled()->format, ReplyStream::Format::sse);
+  EXPECT_EQ(sse.settled()->status, 200);
+  ASSERT_TRUE(one_body.settled().has_value());
+  EXPECT_EQ(one_body.settled()->format, ReplyStream::Format::json);
+  EXPECT_TRUE(sse.streams());
+  EXPECT_FALSE(one_body.streams());
 }
 
 }  // namespace
