@@ -1,11 +1,15 @@
 // The MCP endpoint itself (McpEndpoint::handle, the code every HTTP engine calls): the headers
-// (Content-Type, Accept, Host, Origin, MCP-Protocol-Version, Mcp-Session-Id, Last-Event-ID) and
-// body of a POST, GET or DELETE to /mcp, against a real SessionRegistry holding an open, a draining
-// and a closed session, under fuzzed settings (response mode, Origin and Host lists, JSON depth,
-// process shutdown, capacity, --draining-status). The admission table is also checked on its own.
+// (Content-Type, Accept, Host, Origin, MCP-Protocol-Version, Mcp-Session-Id, Last-Event-ID, and
+// the 2026-07-28 routing headers Mcp-Method, Mcp-Name, Mcp-Param-*) and body of a POST, GET or
+// DELETE to /mcp, against a real SessionRegistry holding an open, a draining and a closed session
+// and with stateless (2026-07-28) requests served, under fuzzed settings (response mode, Origin and
+// Host lists, JSON depth, process shutdown, capacity, --draining-status). The admission table is
+// also checked on its own.
 // Invariants: nothing throws and nothing is a 500; every error answer is a JSON-RPC error with a
 // 4xx status or a documented 503 with Retry-After; only a well-formed initialize without a session
-// creates one; a draining, closed or unknown session never runs a request.
+// creates one; a draining, closed or unknown session never runs a request; a stateless request
+// never touches a session, is admitted only when it claims 2026-07-28 and the server is not
+// shutting down, and (the catalog being empty) is answered before handle() returns.
 
 #include <array>
 #include <cstdint>
@@ -16,14 +20,19 @@
 #include "graceway/catalog.hpp"
 #include "graceway/logging.hpp"
 #include "graceway/server.hpp"
+#include "mcp/modern_request.hpp"
 #include "mcp/protocol.hpp"
+#include "mcp/request_state.hpp"
+#include "runtime/stateless_requests.hpp"
 #include "runtime/tool_pool.hpp"
 #include "security/authenticator.hpp"
 #include "session/session_registry.hpp"
 #include "transport/admission.hpp"
 #include "transport/error_mapping.hpp"
+#include "transport/http_headers.hpp"
 #include "transport/mcp_endpoint.hpp"
 #include "transport/request_front.hpp"
+#include "transport/subscriptions.hpp"
 
 namespace {
 
@@ -43,6 +52,13 @@ constexpr std::array kOrigins = {"http://localhost:6274", "https://evil.example"
 constexpr std::array kHosts = {"localhost:8080", "127.0.0.1:8080", "[::1]:8080", "localhost",
                                "evil.example.com", "mcp.example.com:8443", "[::1", "localhost:x", ""};
 constexpr std::array kVersions = {"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05", "2026-07-28", ""};
+// The 2026-07-28 routing headers. They are read only when the body begins with kRoutingMarker (no
+// JSON text begins with it), so every input written before they existed decodes as it did.
+constexpr char kRoutingMarker = '\x01';
+constexpr std::array kMcpMethods = {"server/discover", "tools/call", "tools/list", "subscriptions/listen",
+                                    "resources/read", "initialize", " tools/call\t", ""};
+constexpr std::array kMcpNames = {"echo", "=?base64?ZWNobw==?=", "=?base64?ZWNobw?=", "=?base64?!!?=",
+                                  "=?base64?", "caf\xc3\xa9", ""};
 
 std::optional<std::string_view> header(fuzz::FuzzInput& in, const auto& dictionary) {
   const unsigned pick = in.below(dictionary.size() + 2);
@@ -98,6 +114,9 @@ void check_decision(const admission::Input& in, const admission::Decision& d) {
       FUZZ_CHECK(in.verb == Verb::post && in.body == Body::initialize && in.session == Lookup::open &&
                  in.awaiting_initialize);
       break;
+    case Action::serve_stateless:
+      FUZZ_CHECK(in.era == mcp::Era::modern && in.verb == Verb::post && !in.server_draining);
+      break;
     case Action::refuse: break;
   }
 }
@@ -105,6 +124,15 @@ void check_decision(const admission::Input& in, const admission::Decision& d) {
 // With auth on, the one API key the world accepts (principal "key:fuzz"). The world's sessions
 // were opened authless, so to this principal they are someone else's.
 constexpr std::string_view kFuzzKey = "fuzz-key-0123456789abcdef";
+
+// The requestState key of every World, so a seed can carry a state sealed ahead of time
+// (fuzz/seeds.py seals with the same key and an expiry in year 9999).
+constexpr std::string_view kFuzzStateKey = "graceway-fuzz-request-state-key!";
+
+std::shared_ptr<const mcp::RequestStateSeal> fuzz_seal() {
+  static const auto seal = std::make_shared<const mcp::RequestStateSeal>(std::string(kFuzzStateKey));
+  return seal;
+}
 
 std::unique_ptr<security::Authenticator> make_auth(bool on, const Clock& clock, Metrics& metrics) {
   if (!on) return nullptr;
@@ -131,6 +159,7 @@ struct World {
     auto closed = registry.create("2025-06-18");
     closed_id = closed->id();
     closed->begin_drain(EndReason::remote_delete, std::chrono::seconds(30));  // nothing in flight: closes
+    dispatcher.serve_stateless(info, fuzz_seal(), config.request_state_ttl);
   }
 
   static ToolPool& pool() {
@@ -147,7 +176,10 @@ struct World {
   SessionRegistry registry{environment(clock, metrics), ids, 8, 8};
   mcp::Dispatcher dispatcher{catalog, pool(), metrics};
   std::unique_ptr<security::Authenticator> auth;  // API keys only: it never needs its fetch thread
-  McpEndpoint endpoint{config, info, clock, registry, dispatcher, catalog, metrics, auth.get()};
+  std::shared_ptr<StatelessRequests> stateless = std::make_shared<StatelessRequests>(config.max_stateless_requests, metrics);
+  Subscriptions subscriptions{config.max_subscriptions, metrics};
+  McpEndpoint endpoint{config,  info,    clock,       registry, dispatcher,         catalog,
+                       metrics, auth.get(), RateLimitOptions{}, stateless.get(), &subscriptions};
   std::shared_ptr<Session> open = registry.create("2025-11-25");
   std::shared_ptr<Session> draining = registry.create("2025-03-26");
   InFlightGuard holds_draining;
@@ -228,13 +260,41 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const bool may_authenticate = !headers.authorization_repeated &&
                                 ((authorization_text == valid_bearer && api_key_text.empty()) ||
                                  (authorization_text.empty() && api_key_text == kFuzzKey));
-  const auto body = in.rest();
+  auto body = in.rest();
+  if (!body.empty() && body.front() == kRoutingMarker) {
+    fuzz::FuzzInput routing(reinterpret_cast<const std::uint8_t*>(body.data()) + 1, body.size() - 1);
+    headers.mcp_method = header(routing, kMcpMethods);
+    headers.mcp_name = header(routing, kMcpNames);
+    headers.routing_header_repeated = routing.below(8) == 7;
+    for (unsigned n = routing.below(4); n > 0; --n) {
+      const auto name = routing.text(32);
+      headers.mcp_params.emplace_back(name, routing.text(64));
+    }
+    body = routing.rest();
+  }
+  // Served statelessly, if at all: one message claiming 2026-07-28 in params._meta, or a
+  // notification under a 2026-07-28 MCP-Protocol-Version. The session invariants are not about it.
+  bool stateless_route = false;
+  if (verb == Verb::post) {
+    const auto decoded = jsonrpc::decode(body);
+    if (!decoded.fatal && !decoded.batch && !decoded.items.empty()) {
+      const auto& item = decoded.items.front();
+      const bool modern_header = headers.protocol_version && http::trim(*headers.protocol_version) == "2026-07-28";
+      stateless_route = mcp::modern::claims_modern(item) || (modern_header && item.kind == jsonrpc::Kind::notification);
+    }
+  }
 
   World world(config, with_auth);
   FUZZ_CHECK(world.open->id() == known[0] && world.draining->id() == known[1] && world.closed_id == known[2]);
-  if (server_draining) world.endpoint.begin_shutdown(world.clock.now() + std::chrono::seconds(20));
+  if (server_draining) {
+    // As Server::begin_shutdown does it.
+    world.endpoint.begin_shutdown(world.clock.now() + std::chrono::seconds(20));
+    world.stateless->begin_shutdown();
+    world.subscriptions.end_all();
+  }
   const auto created_before = world.metrics.sessions_created.load();
   const auto requests_before = world.metrics.requests.load();
+  const auto stateless_before = world.metrics.stateless_requests.load();
 
   static constexpr std::array<std::string_view, 3> kMethods = {"POST", "GET", "DELETE"};
   const HttpRequest request{.method = kMethods[static_cast<std::size_t>(verb)],
@@ -259,22 +319,34 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(verb == Verb::post && !headers.session_id && !server_draining && !at_capacity);
     FUZZ_CHECK(answer.status == 200 && answer.header("Mcp-Session-Id") != nullptr);
   }
+  // (The verb comes before access, docs/security.md: a GET or DELETE under a 2026-07-28
+  // MCP-Protocol-Version is 405 Allow: POST, credentials or not.)
+  const bool modern_verb_refusal = verb != Verb::post && headers.protocol_version &&
+                                   http::trim(*headers.protocol_version) == "2026-07-28";
   if (with_auth && !may_authenticate) {
-    FUZZ_CHECK(answer.status == 400 || answer.status == 401 || answer.status == 403);
+    FUZZ_CHECK(answer.status == 400 || answer.status == 401 || answer.status == 403 ||
+               (answer.status == 405 && modern_verb_refusal));
     FUZZ_CHECK(world.metrics.sessions_created.load() == created_before);
   }
   // Every 401 carries the challenge.
   if (answer.status == 401) FUZZ_CHECK(with_auth && answer.header("WWW-Authenticate") != nullptr);
   // The world's sessions belong to nobody: an authenticated principal never reaches them.
-  if (with_auth && headers.session_id == known[0]) FUZZ_CHECK(answer.status >= 400);
+  if (with_auth && headers.session_id == known[0] && !stateless_route) FUZZ_CHECK(answer.status >= 400);
   // Only an open session runs requests.
-  if (world.metrics.requests.load() != requests_before) FUZZ_CHECK(headers.session_id == known[0]);
-  if (headers.session_id == known[2]) FUZZ_CHECK(answer.status >= 400);  // closed: never served
+  if (world.metrics.requests.load() != requests_before) FUZZ_CHECK(headers.session_id == known[0] && !stateless_route);
+  if (headers.session_id == known[2] && !stateless_route) FUZZ_CHECK(answer.status >= 400);  // closed: never served
+  // A stateless request belongs to no session: it never opens one, and it is admitted only when
+  // it claims the era and the server is not shutting down.
+  if (stateless_route) FUZZ_CHECK(world.metrics.sessions_created.load() == created_before);
+  if (world.metrics.stateless_requests.load() != stateless_before) FUZZ_CHECK(stateless_route && !server_draining);
 
   if (answer.stream) {
     answer.stream->mark_gone();  // the client leaves at once
     if (answer.on_stream_end) answer.on_stream_end();
   }
+  // Nothing in the catalog runs on the pool: every stateless request was answered inline.
+  FUZZ_CHECK(world.stateless->in_flight() == 0);
+  FUZZ_CHECK(world.metrics.subscriptions_open.load() == 0);
 
   // The admission table on its own, with the same snapshot.
   if (verb != Verb::post || !body.empty()) {

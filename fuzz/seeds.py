@@ -95,6 +95,64 @@ write("request_front", "post_initialize_api_key_bearer",
 write("request_front", "post_ping_foreign_session",
       front(0, 0, 0, ABSENT_ORIGIN, 0, OPEN_ID, ping, auth=AUTH_VALID_X_API_KEY))
 
+# request_front, 2026-07-28: a body beginning with 0x01 carries the routing headers before the
+# JSON: the Mcp-Method and Mcp-Name picks (dictionaries as above), a byte (7 % 8: one of them sent
+# twice), the count of Mcp-Param-* headers (% 4) and each one's name and value (text()).
+MODERN_VERSION, LEGACY_VERSION = 4, 0
+M_DISCOVER, M_TOOLS_CALL, M_LISTEN, M_ABSENT = 0, 1, 3, 8
+N_ECHO, N_ECHO_BASE64, N_ABSENT = 0, 1, 7
+
+def routing(method=M_ABSENT, name=N_ABSENT, repeated=False, params=()):
+    b = bytes([1, method, name, 7 if repeated else 0, len(params)])
+    return b + b"".join(text(k) + text(v) for k, v in params)
+
+def modern_front(version, routing_block, body, session=NO_ID, acc=0):
+    return front(0, 0, acc, ABSENT_ORIGIN, version, session, "") + routing_block + json.dumps(body).encode()
+
+def modern(id_, method, params=None):
+    p = dict(params or {})
+    p["_meta"] = {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                  "io.modelcontextprotocol/clientCapabilities": {"elicitation": {}},
+                  "io.modelcontextprotocol/clientInfo": {"name": "seed", "version": "1"}}
+    return {"jsonrpc": "2.0", "id": id_, "method": method, "params": p}
+
+# requestState as RequestStateSeal::seal writes it: base64url(body) "." base64url(HMAC-SHA256(tag + body)),
+# under the fuzz target's key (kFuzzStateKey), expiring in year 9999.
+def sealed_state(payload, key=b"graceway-fuzz-request-state-key!"):
+    import base64, hashlib, hmac
+    body = json.dumps({"exp": 253402300799000, "p": payload}, separators=(",", ":")).encode()
+    mac = hmac.new(key, b"graceway.request-state.v1" + body, hashlib.sha256).digest()
+    b64 = lambda x: base64.urlsafe_b64encode(x).rstrip(b"=").decode()
+    return b64(body) + "." + b64(mac)
+
+write("request_front", "post_modern_discover",
+      modern_front(MODERN_VERSION, routing(M_DISCOVER), modern(1, "server/discover")))
+write("request_front", "post_modern_tools_call_base64_name",
+      modern_front(MODERN_VERSION, routing(M_TOOLS_CALL, N_ECHO_BASE64, params=[("Text", "=?base64?aGk=?=")]),
+                   modern(2, "tools/call", {"name": "echo", "arguments": {"text": "hi"}})))
+write("request_front", "post_modern_version_mismatch",
+      modern_front(LEGACY_VERSION, routing(M_DISCOVER), modern(3, "server/discover")))
+write("request_front", "post_modern_routing_header_repeated",
+      modern_front(MODERN_VERSION, routing(M_DISCOVER, repeated=True), modern(4, "server/discover")))
+write("request_front", "post_modern_listen",
+      modern_front(MODERN_VERSION, routing(M_LISTEN),
+                   modern(5, "subscriptions/listen", {"notifications": {"toolsListChanged": True,
+                                                                        "resourceSubscriptions": ["file:///a"]}})))
+answered = {"q0": {"action": "accept", "content": {"name": "seed"}}}
+write("request_front", "post_modern_input_responses",
+      modern_front(MODERN_VERSION, routing(M_TOOLS_CALL, N_ECHO),
+                   modern(6, "tools/call", {"name": "echo", "arguments": {},
+                                            "inputResponses": {"q1": {"action": "decline"}},
+                                            "requestState": sealed_state({"m": "tools/call", "n": "echo", "o": "",
+                                                                          "a": answered})})))
+write("request_front", "post_modern_request_state_foreign",
+      modern_front(MODERN_VERSION, routing(M_TOOLS_CALL, N_ECHO),
+                   modern(7, "tools/call", {"name": "echo", "inputResponses": {"q1": {"action": "cancel"}},
+                                            "requestState": sealed_state({"m": "prompts/get", "n": "echo", "o": "",
+                                                                          "a": {}})})))
+write("request_front", "post_modern_header_claimless",
+      front(0, 0, 0, ABSENT_ORIGIN, MODERN_VERSION, NO_ID, ping))
+
 # sse_codec: id, type, data (each text()), retry flag + u16, split u16, then raw stream bytes.
 def sse(id_, type_, data, retry, split, stream):
     b = text(id_) + text(type_) + text(data)

@@ -54,11 +54,13 @@ public:
                               const std::shared_ptr<Outbox>& reply, InFlightGuard guard, std::stop_token stop) = 0;
   virtual void handle_notification(Session& session, const jsonrpc::Message& notification) = 0;
   // Stateless requests: whether this handler serves them (a gateway in front of a legacy server
-  // does not), and serving one. `reply` gets exactly one response.
+  // does not), and serving one. `reply` gets exactly one response. Only called when
+  // serves_stateless() says yes.
   [[nodiscard]] virtual bool serves_stateless() const { return false; }
+  // The parameters are those an implementation consumes (the guard and the token move into its work).
   virtual void handle_stateless(const std::shared_ptr<const StatelessCall>& /*call*/, const jsonrpc::Message& /*request*/,
                                 const std::shared_ptr<Outbox>& /*reply*/, InFlightGuard /*guard*/,
-                                std::stop_token /*stop*/) {}
+                                std::stop_token /*stop*/) {}  // NOLINT(performance-unnecessary-value-param)
   virtual void handle_response(Session& session, const jsonrpc::Message& response) = 0;
 };
 

@@ -99,7 +99,7 @@ public:
           SessionTransport transport = SessionTransport::streamable_http, std::string owner = {});
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
-  ~Session();
+  ~Session() override;
 
   [[nodiscard]] const std::string& id() const { return id_; }
   [[nodiscard]] SessionTransport transport() const { return transport_; }

@@ -6,6 +6,14 @@ Decision decide(const Input& in) noexcept {
   auto refuse = [](errc e) { return Decision{Action::refuse, e}; };
   const errc draining_refusal = in.draining_answers_404 ? errc::session_terminated : errc::session_draining;
 
+  // The stateless era: no session, so only the process's own state decides (session ids are
+  // ignored, and --max-sessions does not apply).
+  if (in.era == mcp::Era::modern) {
+    if (in.verb != Verb::post) return refuse(errc::method_not_allowed);
+    if (in.server_draining) return refuse(errc::server_draining);
+    return {Action::serve_stateless, {}};
+  }
+
   // POST initialize without a session id: the only way in, and the client's recovery path.
   if (in.verb == Verb::post && in.body == Body::initialize && in.session == Lookup::no_id) {
     if (in.server_draining) return refuse(errc::server_draining);

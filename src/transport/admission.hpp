@@ -5,6 +5,7 @@
 // that takes the in-flight guard; if the state moved on, the transport asks again.
 
 #include "graceway/errc.hpp"
+#include "mcp/era.hpp"
 
 namespace graceway::admission {
 
@@ -23,6 +24,8 @@ struct Input {
   bool draining_answers_404 = false;  // --draining-status 404
   bool resuming = false;              // GET with Last-Event-ID: a draining session still serves it
   bool awaiting_initialize = false;   // a legacy HTTP+SSE session whose initialize has not come
+  // The request's era (McpEndpoint::route_era): a modern request has no session to look up.
+  mcp::Era era = mcp::Era::legacy;
 };
 
 enum class Action {
@@ -32,6 +35,7 @@ enum class Action {
   handle,          // POST with requests: run them
   accept,          // POST with only notifications/responses: 202
   open_stream,     // GET: the standalone SSE stream
+  serve_stateless, // POST of the modern era: run the request on its own, no session
   end_session,     // DELETE: begin the drain, 200 at once
   refuse,          // answer `refusal` (status, JSON-RPC code, Retry-After from error_mapping)
 };

@@ -531,6 +531,7 @@ HttpAnswer McpEndpoint::admit_post(const HttpRequest& req, const Caller& caller,
       case Action::open_stream:
       case Action::end_session:
       case Action::open_legacy:
+      case Action::serve_stateless:
         break;
     }
     break;

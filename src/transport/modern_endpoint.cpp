@@ -170,7 +170,11 @@ HttpAnswer McpEndpoint::handle_modern(const HttpRequest& req, const Caller& call
                 item.method, caller.display, *version_header(headers));
   }
   if (!serves_method(catalog_, item.method)) return refuse(errc::modern_method_not_found, item.id, nullptr, item.method);
-  if (shutting_down_.load()) return refuse(errc::server_draining, item.id);
+  const auto admitted = admission::decide({.verb = admission::Verb::post,
+                                           .body = admission::Body::request,
+                                           .server_draining = shutting_down_.load(),
+                                           .era = mcp::Era::modern});
+  if (admitted.action != admission::Action::serve_stateless) return refuse(admitted.refusal, item.id);
   if (item.method == "tools/call") {
     const auto* name = member(item.params, "name");
     const auto* tool = name != nullptr && name->is_string() ? catalog_.tools.find(name->get<std::string>()) : nullptr;

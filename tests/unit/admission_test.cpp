@@ -16,6 +16,19 @@ void expect_refusal(const Decision& d, errc e) {
   EXPECT_EQ(d.refusal, e);
 }
 
+TEST(AdmissionTest, AModernRequestIsServedStatelesslyWhateverItsSessionSays) {
+  for (const auto lookup : {Lookup::no_id, Lookup::unknown, Lookup::closed, Lookup::open, Lookup::draining}) {
+    EXPECT_EQ(decide({.verb = Verb::post, .body = Body::request, .session = lookup, .era = mcp::Era::modern}).action,
+              Action::serve_stateless);
+  }
+  // No session counts against it, so --max-sessions does not either; a shutdown does.
+  EXPECT_EQ(decide({.verb = Verb::post, .body = Body::request, .at_capacity = true, .era = mcp::Era::modern}).action,
+            Action::serve_stateless);
+  expect_refusal(decide({.verb = Verb::post, .body = Body::request, .server_draining = true, .era = mcp::Era::modern}),
+                 errc::server_draining);
+  expect_refusal(decide({.verb = Verb::get, .era = mcp::Era::modern}), errc::method_not_allowed);
+}
+
 TEST(AdmissionTest, InitializeWithoutSessionCreatesOne) {
   EXPECT_EQ(post(Body::initialize, Lookup::no_id).action, Action::create_session);
 }
