@@ -208,9 +208,7 @@ std::error_code Server::start() {
   if (s.auth) s.auth->start();
   // A changed list reaches legacy sessions' GET streams and the listen streams that asked.
   s.catalog.changes->set_listener([&s](ChangeFeed::List which) {
-    static constexpr std::array kMethods{"notifications/tools/list_changed", "notifications/prompts/list_changed",
-                                         "notifications/resources/list_changed"};
-    const auto message = jsonrpc::make_notification(kMethods[static_cast<std::size_t>(which)], nlohmann::json::object());
+    const auto message = jsonrpc::make_notification(ChangeFeed::notification_method(which), nlohmann::json::object());
     for (const auto& session : s.registry.snapshot()) session->notify(message);
     s.subscriptions.list_changed(which);
   });

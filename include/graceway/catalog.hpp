@@ -21,6 +21,9 @@ public:
   enum class List { tools, prompts, resources };
   using Listener = std::function<void(List)>;
 
+  // notifications/<list>/list_changed, the message that announces `which`.
+  [[nodiscard]] static const char* notification_method(List which);
+
   void publish(List which) const;
   void set_listener(Listener listener);
 

@@ -2,6 +2,15 @@
 
 namespace graceway {
 
+const char* ChangeFeed::notification_method(List which) {
+  switch (which) {
+    case List::tools: return "notifications/tools/list_changed";
+    case List::prompts: return "notifications/prompts/list_changed";
+    case List::resources: return "notifications/resources/list_changed";
+  }
+  return "notifications/tools/list_changed";
+}
+
 void ChangeFeed::publish(List which) const {
   Listener listener;
   {

@@ -10,7 +10,10 @@
 #include <array>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
+
+#include <nlohmann/json.hpp>
 
 namespace graceway::mcp {
 
@@ -73,6 +76,13 @@ inline constexpr std::string_view kLegacySseVersion = "2024-11-05";
 [[nodiscard]] constexpr bool is_legacy_version(std::string_view version) {
   const auto t = traits_of(version);
   return t && t->era == Era::legacy;
+}
+
+// `versions` as a JSON array of strings (what -32022's data.supported and discover list).
+[[nodiscard]] inline nlohmann::json version_list(std::span<const std::string_view> versions) {
+  auto list = nlohmann::json::array();
+  for (const auto v : versions) list.push_back(std::string(v));
+  return list;
 }
 
 static_assert(traits_of("2025-03-26")->batches && !traits_of("2025-06-18")->batches);

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 
+#include "mcp/era.hpp"
 #include "transport/http_headers.hpp"
 
 namespace graceway::mcp::modern {
@@ -531,12 +532,10 @@ FrontResult check_front(const jsonrpc::Message& request, const RoutingHeaders& h
 
   // 3. A version this server serves.
   if (!contains(served_versions, body_version)) {
-    json supported = json::array();
-    for (const auto v : served_versions) supported.push_back(std::string(v));
     return fail(problem(errc::unsupported_modern_version,
                         "protocol version " + shown_value(body_version) + " is not served here; supported: " +
                             joined(served_versions),
-                        json{{"supported", std::move(supported)}, {"requested", body_version}}));
+                        json{{"supported", version_list(served_versions)}, {"requested", body_version}}));
   }
 
   // 4. Mcp-Method equal to the method, case and all.

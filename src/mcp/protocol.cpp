@@ -173,6 +173,12 @@ const std::string* string_param(const json& params, std::string_view key) {
   return it != params.end() && it->is_string() ? &it->get_ref<const std::string&>() : nullptr;
 }
 
+// tools/list, resources/list, resources/templates/list, prompts/list.
+bool is_list_method(std::string_view method) {
+  return method == "tools/list" || method == "resources/list" || method == "resources/templates/list" ||
+         method == "prompts/list";
+}
+
 // Pagination: we never hand out a cursor, so any cursor a client sends is not one of ours.
 bool has_cursor(const json& params) { return params.is_object() && params.contains("cursor"); }
 
@@ -225,9 +231,7 @@ json initialize_result(const ServerInfo& info, std::string_view version, const C
 }
 
 json discover_result(const ServerInfo& info, const Catalog& catalog, std::span<const std::string_view> versions) {
-  json supported = json::array();
-  for (const auto v : versions) supported.push_back(std::string(v));
-  json result = {{"supportedVersions", std::move(supported)}, {"capabilities", server_capabilities(catalog)}};
+  json result = {{"supportedVersions", version_list(versions)}, {"capabilities", server_capabilities(catalog)}};
   if (!info.instructions.empty()) result["instructions"] = info.instructions;
   return result;
 }
@@ -239,9 +243,7 @@ json modern_response(json response, std::string_view method, const ServerInfo& i
   if (!result.contains("resultType")) result["resultType"] = "complete";
   // Caching hints on every complete result of the cacheable methods. ttlMs 0: a list can change
   // at any time (list_changed says when); public: nothing in them depends on who asks.
-  const bool cacheable = method == "server/discover" || method == "tools/list" || method == "prompts/list" ||
-                         method == "resources/list" || method == "resources/templates/list" ||
-                         method == "resources/read";
+  const bool cacheable = method == "server/discover" || method == "resources/read" || is_list_method(method);
   if (cacheable && result["resultType"] == "complete") {
     if (!result.contains("ttlMs")) result["ttlMs"] = 0;
     // A resource's contents may be the caller's own data.
@@ -325,8 +327,7 @@ void Dispatcher::handle_stateless(const std::shared_ptr<const StatelessCall>& ca
   }
   if (run_user_code(origin, request, reply, guard, stop, answers)) return;
   if (method == "server/discover") return answer_now(jsonrpc::make_result(id, discover_result(*info_, catalog_, kModernVersions)));
-  const bool listing = method == "tools/list" || method == "resources/list" || method == "resources/templates/list" ||
-                       method == "prompts/list";
+  const bool listing = is_list_method(method);
   if (!listing) return answer_now(error_response(errc::modern_method_not_found, request.id, method));
   if (has_cursor(request.params)) return answer_now(error_response(errc::invalid_params, request.id, "unknown cursor"));
   if (method == "tools/list") return answer_now(jsonrpc::make_result(id, json{{"tools", catalog_.tools.list()}}));
@@ -400,8 +401,7 @@ json Dispatcher::answer(Session& session, const jsonrpc::Message& request) const
     log()->debug("session {}: client log level set to {}", session.id(), *name);
     return jsonrpc::make_result(id, json::object());
   }
-  const bool listing = method == "tools/list" || method == "resources/list" || method == "resources/templates/list" ||
-                       method == "prompts/list";
+  const bool listing = is_list_method(method);
   if (listing && has_cursor(params)) return error_response(errc::invalid_params, request.id, "unknown cursor");
   if (method == "tools/list") return jsonrpc::make_result(id, json{{"tools", catalog_.tools.list()}});
   if (!catalog_.resources.empty()) {

@@ -25,13 +25,6 @@ std::shared_ptr<spdlog::logger> log() {
   return logger;
 }
 
-template <std::size_t N>
-json version_list(const std::array<std::string_view, N>& versions) {
-  json list = json::array();
-  for (const auto v : versions) list.push_back(std::string(v));
-  return list;
-}
-
 // What the request's MCP-Protocol-Version header names, with optional whitespace removed.
 std::optional<std::string_view> version_header(const front::Headers& headers) {
   if (!headers.protocol_version) return std::nullopt;
@@ -95,7 +88,7 @@ McpEndpoint::EraDecision McpEndpoint::route_era(const HttpRequest& req, const fr
     const json* meta = member(item.params, "_meta");
     const json* claimed = meta != nullptr ? member(*meta, modern::kMetaProtocolVersion) : nullptr;
     return {EraRoute::refuse, errc::unsupported_modern_version, "this server serves the legacy era only",
-            {{"supported", version_list(mcp::kSupportedVersions)},
+            {{"supported", mcp::version_list(mcp::kSupportedVersions)},
              {"requested", claimed != nullptr && claimed->is_string() ? *claimed : json()}},
             false};
   }
@@ -109,7 +102,7 @@ McpEndpoint::EraDecision McpEndpoint::route_era(const HttpRequest& req, const fr
       const auto* asked = member(item.params, "protocolVersion");
       return {EraRoute::refuse, errc::unsupported_modern_version,
               "this server serves the stateless 2026-07-28 era only: send params._meta on each request",
-              {{"supported", version_list(mcp::kModernVersions)},
+              {{"supported", mcp::version_list(mcp::kModernVersions)},
                {"requested", asked != nullptr && asked->is_string() ? *asked : json()}},
               false};
     }

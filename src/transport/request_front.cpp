@@ -90,11 +90,9 @@ std::optional<Refusal> check_get(const Headers& headers, const Policy& policy) {
 
 std::optional<Refusal> check_protocol_version(const Headers& headers, const std::optional<jsonrpc::RequestId>& id) {
   if (!headers.protocol_version || mcp::is_supported_version(*headers.protocol_version)) return std::nullopt;
-  auto supported = nlohmann::json::array();
-  for (const auto v : mcp::kSupportedVersions) supported.push_back(std::string(v));
   const std::string requested(*headers.protocol_version);
   return refusal(errc::unsupported_protocol_version, requested, id,
-                 {{"supported", std::move(supported)}, {"requested", requested}});
+                 {{"supported", mcp::version_list(mcp::kSupportedVersions)}, {"requested", requested}});
 }
 
 Target look_up(const SessionRegistry& registry, std::string_view session_id) {

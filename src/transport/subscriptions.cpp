@@ -10,15 +10,6 @@ namespace {
 
 using nlohmann::json;
 
-const char* list_changed_method(ChangeFeed::List which) {
-  switch (which) {
-    case ChangeFeed::List::tools: return "notifications/tools/list_changed";
-    case ChangeFeed::List::prompts: return "notifications/prompts/list_changed";
-    case ChangeFeed::List::resources: return "notifications/resources/list_changed";
-  }
-  return "notifications/tools/list_changed";
-}
-
 json subscription_meta(const json& id) { return {{std::string(mcp::modern::kMetaSubscriptionId), id}}; }
 
 }  // namespace
@@ -78,7 +69,7 @@ std::size_t Subscriptions::list_changed(ChangeFeed::List which) {
       [which](const Filter& f) {
         return which == ChangeFeed::List::tools ? f.tools : which == ChangeFeed::List::prompts ? f.prompts : f.resources;
       },
-      jsonrpc::make_notification(list_changed_method(which), json::object()));
+      jsonrpc::make_notification(ChangeFeed::notification_method(which), json::object()));
 }
 
 std::size_t Subscriptions::resource_updated(std::string_view uri) {
