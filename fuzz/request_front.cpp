@@ -159,7 +159,7 @@ struct World {
     auto closed = registry.create("2025-06-18");
     closed_id = closed->id();
     closed->begin_drain(EndReason::remote_delete, std::chrono::seconds(30));  // nothing in flight: closes
-    dispatcher.serve_stateless(info, fuzz_seal(), config.request_state_ttl);
+    dispatcher.serve_stateless(info, fuzz_seal(), config.request_state_ttl, clock);
   }
 
   static ToolPool& pool() {

@@ -114,7 +114,7 @@ struct Server::Impl {
         endpoint(config, info, clock, registry, handler(), catalog, metrics, auth.get(), rate_limit, stateless.get(),
                  &subscriptions),
         transport(http_options, config, endpoint, metrics) {
-    if (config.serve_modern && seal) dispatcher.serve_stateless(info, seal, config.request_state_ttl);
+    if (config.serve_modern && seal) dispatcher.serve_stateless(info, seal, config.request_state_ttl, clock);
   }
 
   ~Impl() {

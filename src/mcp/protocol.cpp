@@ -260,10 +260,17 @@ Dispatcher::Dispatcher(const Catalog& catalog, ToolPool& pool, Metrics& metrics,
     : catalog_(catalog), pool_(pool), metrics_(metrics), client_request_timeout_(client_request_timeout) {}
 
 void Dispatcher::serve_stateless(const ServerInfo& info, std::shared_ptr<const RequestStateSeal> seal,
-                                 std::chrono::milliseconds state_ttl) {
+                                 std::chrono::milliseconds state_ttl, const Clock& clock) {
   info_ = &info;
   seal_ = std::move(seal);
   state_ttl_ = state_ttl;
+  clock_ = &clock;
+  wall_origin_ = std::chrono::system_clock::now();
+  clock_origin_ = clock.now();
+}
+
+std::chrono::system_clock::time_point Dispatcher::state_now() const {
+  return wall_origin_ + std::chrono::duration_cast<std::chrono::system_clock::duration>(clock_->now() - clock_origin_);
 }
 
 void Dispatcher::handle_request(const std::shared_ptr<Session>& session, const jsonrpc::Message& request,
@@ -345,7 +352,7 @@ std::optional<json> Dispatcher::read_answers(const StatelessCall& call, const js
   if (const auto state = params.find("requestState"); state != params.end()) {
     if (!state->is_string()) return error_response(errc::invalid_request_state, request.id, "it must be a string");
     std::string why;
-    auto payload = seal_->open(state->get_ref<const std::string&>(), std::chrono::system_clock::now(), why);
+    auto payload = seal_->open(state->get_ref<const std::string&>(), state_now(), why);
     if (!payload) {
       log()->info("{}: {} refused: requestState {}", call.label, request.method, why);
       return error_response(errc::invalid_request_state, request.id, why);
@@ -381,7 +388,7 @@ json Dispatcher::input_required(const jsonrpc::RequestId& id, const StatelessCal
                input_requests.size());
   return jsonrpc::make_result(id, {{"resultType", "input_required"},
                                    {"inputRequests", input_requests},
-                                   {"requestState", seal_->seal(state, std::chrono::system_clock::now() + state_ttl_)}});
+                                   {"requestState", seal_->seal(state, state_now() + state_ttl_)}});
 }
 
 json Dispatcher::answer(Session& session, const jsonrpc::Message& request) const {

@@ -62,9 +62,10 @@ public:
              std::chrono::milliseconds client_request_timeout = std::chrono::seconds(60));
 
   // Turns stateless requests on: what they are answered as, and what seals their requestState
-  // (valid for `state_ttl`). Called before serving.
+  // (valid for `state_ttl`, measured on `clock`, so tests drive expiry with a ManualClock).
+  // Called before serving.
   void serve_stateless(const ServerInfo& info, std::shared_ptr<const RequestStateSeal> seal,
-                       std::chrono::milliseconds state_ttl);
+                       std::chrono::milliseconds state_ttl, const Clock& clock);
 
   void handle_request(const std::shared_ptr<Session>& session, const jsonrpc::Message& request,
                       const std::shared_ptr<Outbox>& reply, InFlightGuard guard, std::stop_token stop) override;
@@ -107,6 +108,9 @@ private:
                                                            nlohmann::json& answers) const;
   // What a requestState is bound to besides the method: the tool or prompt name, or the URI.
   [[nodiscard]] static std::string target_of(const jsonrpc::Message& request);
+  // Wall-clock time for requestState expiry (sealed states carry wall time, so instances that
+  // share a key agree), advanced by the injected clock since serve_stateless().
+  [[nodiscard]] std::chrono::system_clock::time_point state_now() const;
   // The InputRequiredResult of a round that asked the client something.
   [[nodiscard]] nlohmann::json input_required(const jsonrpc::RequestId& id, const StatelessCall& call,
                                               const jsonrpc::Message& request, const nlohmann::json& input_requests,
@@ -124,6 +128,9 @@ private:
   const ServerInfo* info_ = nullptr;
   std::shared_ptr<const RequestStateSeal> seal_;
   std::chrono::milliseconds state_ttl_{0};
+  const Clock* clock_ = nullptr;
+  std::chrono::system_clock::time_point wall_origin_{};  // system time when clock_ read clock_origin_
+  Clock::time_point clock_origin_{};
 };
 
 }  // namespace mcp

@@ -440,17 +440,16 @@ TEST_F(ModernHttpTest, ARequestStateReplayedIntoAnotherToolIsInvalidParams) {
 }
 
 TEST_F(ModernHttpTest, AnExpiredRequestStateIsInvalidParams) {
-  // The seal reads the system clock, which tests cannot move (no injected clock reaches it): the
-  // shortest valid TTL, then the clock is let pass it. Time passing is the behaviour under test
-  // here, not a stand-in for synchronisation: the state was issued before its answer arrived.
+  // The requestState's expiry is measured on the server's clock: a ManualClock moves it past the
+  // TTL at once.
   auto config = test_config();
-  config.request_state_ttl = 1ms;
-  TestServer server(config, add_asking_tools);
+  config.request_state_ttl = std::chrono::minutes(10);
+  ManualClock clock;
+  TestServer server(config, add_asking_tools, {}, [&clock](Server::Options& options) { options.clock = &clock; });
   auto client = server.client();
   const auto first = expect_result(post_modern(client, modern_tool_call(1, "confirm_delete", json::object(), kElicitation)), 1);
   ASSERT_EQ(first["resultType"], "input_required");
-  const auto expired_by = std::chrono::system_clock::now() + 2ms;
-  while (std::chrono::system_clock::now() < expired_by) std::this_thread::sleep_for(1ms);
+  clock.advance(config.request_state_ttl);  // expired from its expiry instant on
   const auto reply = post_modern(client, retry(2, "confirm_delete", first["requestState"], {{"confirm", {{"action", "accept"}}}}));
   const auto error = expect_error(reply, 200, -32602, 2);
   EXPECT_NE(error.value("message", std::string()).find("expired"), std::string::npos) << error.dump();
